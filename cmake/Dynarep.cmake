@@ -1,0 +1,44 @@
+# Shared build settings for every dynarep target.
+add_library(dynarep_options INTERFACE)
+target_compile_options(dynarep_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  $<$<BOOL:${DYNAREP_WERROR}>:-Werror>)
+if(DYNAREP_SANITIZE)
+  target_compile_options(dynarep_options INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(dynarep_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# dynarep_module(NAME SOURCES ... DEPS ...): one library per src/<NAME> folder, public
+# headers included as "<NAME>/header.h" from src/.
+function(dynarep_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT M_SOURCES)
+    message(STATUS "module ${name}: no sources yet, skipped")
+    return()
+  endif()
+  add_library(dynarep_${name} STATIC ${M_SOURCES})
+  add_library(dynarep::${name} ALIAS dynarep_${name})
+  target_include_directories(dynarep_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(dynarep_${name} PUBLIC ${M_DEPS} PRIVATE dynarep_options)
+endfunction()
+
+# dynarep_test(NAME SOURCES ... DEPS ... [STACK]): a GoogleTest binary; STACK tests need the
+# local AWS stack and share one started by the `stack` CTest fixture.
+function(dynarep_test name)
+  cmake_parse_arguments(T "STACK" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_DEPS} dynarep_testing GTest::gtest_main GTest::gmock dynarep_options)
+  add_dependencies(${name} dynarep)
+  if(T_STACK)
+    gtest_discover_tests(${name}
+      PROPERTIES FIXTURES_REQUIRED local_stack LABELS "integration"
+                 ENVIRONMENT "DYNAREP_STACK_ENV=${CMAKE_BINARY_DIR}/stack/stack.env"
+      DISCOVERY_TIMEOUT 30)
+  else()
+    gtest_discover_tests(${name}
+      PROPERTIES LABELS "unit"
+      DISCOVERY_TIMEOUT 30)
+  endif()
+endfunction()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything dynarep needs on a fresh Debian 12 machine: compilers and libraries from
+# apt, the local AWS stack and test tools from npm (pinned by package-lock.json). Safe to run
+# again: it installs only what is missing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  clang libclang-rt-14-dev            # libFuzzer and the sanitizer runtime for fuzz builds
+  libcurl4-openssl-dev libssl-dev      # HTTP with keep-alive; SHA-256 / HMAC
+  zlib1g-dev libdeflate-dev            # gzip: zlib for streaming inflate, libdeflate for speed
+  libsimdjson-dev rapidjson-dev        # JSON: simdjson to parse, RapidJSON kept for comparison
+  libcli11-dev libfmt-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm                           # the local AWS stack (dynalite, kinesalite, s3rver)
+  curl time
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+cd "$here"
+if [[ ! -d node_modules/dynalite ]] || ! cmp -s package-lock.json node_modules/.package-lock.json; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup: done"

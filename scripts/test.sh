@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds dynarep and runs the whole test suite: unit tests, integration tests against the
+# local AWS stack (started and stopped by CTest), then the same suite under ASan + UBSan.
+#   scripts/test.sh            both builds
+#   scripts/test.sh debug      only the debug build's tests
+#   scripts/test.sh asan       only the sanitizer build's tests
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+which=${1:-all}
+export DYNAREP_WERROR=${DYNAREP_WERROR:-ON}
+export CCACHE_DIR=${CCACHE_DIR:-$here/.ccache}
+jobs=${DYNAREP_JOBS:-2}
+
+run() {
+  local preset=$1
+  echo "=== $preset: configure + build"
+  cmake --preset "$preset" > /dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  echo "=== $preset: tests"
+  ctest --preset "$preset"
+}
+case "$which" in
+  all) run debug; run asan ;;
+  debug|asan) run "$which" ;;
+  *) echo "usage: $0 [all|debug|asan]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,25 @@
+// Runs a program the way a user would (no shell), feeding stdin and capturing the output.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dynarep::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  int signal = 0;
+  std::string out;
+  std::string err;
+};
+
+// argv[0] is the program path. `extra_env` is added to (or overrides) this process's environment.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data = "",
+                          const std::map<std::string, std::string>& extra_env = {});
+
+// Runs the dynarep binary under test (DYNAREP_BINARY) with these arguments.
+ProcessResult run_dynarep(const std::vector<std::string>& args, const std::string& stdin_data = "",
+                          const std::map<std::string, std::string>& extra_env = {});
+
+}  // namespace dynarep::testing

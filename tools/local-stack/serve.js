@@ -1,0 +1,40 @@
+// Starts one local AWS stand-in on 127.0.0.1 and a free port, then prints one JSON line
+// {"kind","port","pid"} once it is listening. Used by scripts/local-stack.sh and the tests.
+//   node serve.js dynalite|kinesalite|s3rver [DATA_DIR]
+// dynalite and kinesalite keep data in memory when no DATA_DIR is given; s3rver needs one.
+'use strict';
+const kind = process.argv[2];
+const dir = process.argv[3];
+
+function ready(port) {
+  process.stdout.write(JSON.stringify({ kind, port, pid: process.pid }) + '\n');
+}
+function fail(err) {
+  process.stderr.write(`local-stack: ${kind} failed to start: ${err && err.stack || err}\n`);
+  process.exit(1);
+}
+
+// Latency knobs at 0: tables and streams are ACTIVE at once, as tests want.
+if (kind === 'dynalite') {
+  const server = require('dynalite')({
+    createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: dir || undefined,
+  });
+  server.on('error', fail);
+  server.listen(0, '127.0.0.1', () => ready(server.address().port));
+} else if (kind === 'kinesalite') {
+  // kinesalite's own CLI cannot bind a host, hence this launcher.
+  const server = require('kinesalite')({
+    createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000,
+    path: dir || undefined,
+  });
+  server.on('error', fail);
+  server.listen(0, '127.0.0.1', () => ready(server.address().port));
+} else if (kind === 's3rver') {
+  if (!dir) fail('s3rver needs a data directory');
+  const S3rver = require('s3rver');
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
+  server.run().then((addr) => ready(addr.port), fail);
+} else {
+  fail(`unknown server kind '${kind}' (dynalite, kinesalite or s3rver)`);
+}
+process.on('SIGTERM', () => process.exit(0));
