@@ -3,8 +3,10 @@
 # free loopback ports.
 #   scripts/local-stack.sh start DIR   start all three; write DIR/stack.env and DIR/pids
 #   scripts/local-stack.sh stop DIR    stop them by PID (safe to repeat)
-# DIR/stack.env holds `export` lines: AWS_ENDPOINT_URL_{DYNAMODB,KINESIS,S3}, dummy
-# credentials and region. Source it to point dynarep (or the AWS CLI) at the stack.
+# DIR/stack.env holds `export` lines: AWS_ENDPOINT_URL_{DYNAMODB,KINESIS,S3}, credentials and
+# region. The credentials are s3rver's built-in pair (S3RVER/S3RVER): s3rver checks SigV4
+# signatures made with them, which makes every S3 test a signing test too; dynalite and
+# kinesalite accept any. Source it to point dynarep (or the AWS CLI) at the stack.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:-}
@@ -64,8 +66,8 @@ case "$cmd" in
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$d
 export AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:$k
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$s
-export AWS_ACCESS_KEY_ID=AKIDLOCALSTACK
-export AWS_SECRET_ACCESS_KEY=local-stack-secret
+export AWS_ACCESS_KEY_ID=S3RVER
+export AWS_SECRET_ACCESS_KEY=S3RVER
 export AWS_REGION=us-east-1
 ENV
     echo "local stack up: dynamodb :$d kinesis :$k s3 :$s (env in $dir/stack.env)"
