@@ -1,0 +1,62 @@
+#include "cli/common.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+
+namespace dynarep::cli {
+namespace {
+
+std::shared_ptr<dynamodb::Client> client_for(const aws::Endpoint& endpoint) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<dynamodb::Client>> clients;
+  std::lock_guard lock(mu);
+  auto& c = clients[endpoint.url + "|" + endpoint.region];
+  if (!c) c = dynamodb::Client::for_endpoint(endpoint);
+  return c;
+}
+
+}  // namespace
+
+Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag) {
+  DR_ASSIGN(aws::TableLocation loc, aws::parse_table_location(text, endpoint_flag));
+  TableTarget t{loc, client_for(loc.endpoint)};
+  return t;
+}
+
+Result<std::shared_ptr<dynamodb::Client>> open_endpoint(const std::string& text,
+                                                        const std::string& endpoint_flag) {
+  // `tables` takes a region or host:port: reuse the table-location rules with a stand-in
+  // table name, so both forms and every endpoint override behave exactly as for tables.
+  if (text.find('/') != std::string::npos) {
+    return invalid_input(fmt::format(
+        "location '{}' should be a region (us-east-1) or host:port (localhost:8000), without a table",
+        text));
+  }
+  auto loc = aws::parse_table_location(text + "/listing", endpoint_flag);
+  if (!loc.ok()) {
+    return invalid_input(fmt::format(
+        "location '{}' is not a region (us-east-1) or host:port (localhost:8000)", text));
+  }
+  return client_for(loc->endpoint);
+}
+
+void add_endpoint_option(CLI::App& app, std::string& endpoint) {
+  app.add_option("--endpoint", endpoint,
+                 "DynamoDB endpoint URL, overriding the location's (default: from the location, "
+                 "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL)");
+}
+
+int report(Io& io, std::string_view command, const Error& error) {
+  io.err << "dynarep " << command << ": " << error.describe() << "\n";
+  return error.kind == ErrorKind::kInvalidInput && error.code == "Usage" ? kExitUsage : kExitFailure;
+}
+
+int usage_error(Io& io, std::string_view command, std::string_view message) {
+  io.err << "dynarep " << command << ": " << message << "\n";
+  io.err << "Run 'dynarep " << command << " --help' for usage.\n";
+  return kExitUsage;
+}
+
+}  // namespace dynarep::cli

@@ -1,0 +1,39 @@
+// Helpers every subcommand uses: opening table locations, reading keys, reporting errors
+// the same way (one line on stderr naming what failed; exit code per CONTRACT.md §5).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "aws/location.h"
+#include "cli/command.h"
+#include "core/error.h"
+#include "dynamodb/client.h"
+#include "model/item.h"
+
+namespace dynarep::cli {
+
+struct TableTarget {
+  aws::TableLocation location;
+  std::shared_ptr<dynamodb::Client> client;
+  const std::string& table() const { return location.table; }
+  const std::string& display() const { return location.display; }
+};
+
+// Parses a table location (region/table, host:port/table) and returns a client for its
+// endpoint. Clients are shared per endpoint within the process, so their connections are.
+Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag);
+
+// A DynamoDB client for a location without a table (`dynarep tables us-east-1`).
+Result<std::shared_ptr<dynamodb::Client>> open_endpoint(const std::string& text,
+                                                        const std::string& endpoint_flag);
+
+// Adds --endpoint to a subcommand.
+void add_endpoint_option(CLI::App& app, std::string& endpoint);
+
+// Prints "dynarep <command>: <error>" and returns the exit code for it: 2 for a usage error
+// (bad argument), 3 otherwise.
+int report(Io& io, std::string_view command, const Error& error);
+int usage_error(Io& io, std::string_view command, std::string_view message);
+
+}  // namespace dynarep::cli

@@ -1,0 +1,172 @@
+// DynamoDB client: the operations dynarep needs, over the AWS JSON 1.0 protocol.
+// Errors carry the table (and key, for item operations) they concern.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aws/client.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "model/codec.h"
+#include "model/item.h"
+#include "model/value.h"
+
+namespace dynarep::dynamodb {
+
+using model::Item;
+
+struct TableDescription {
+  std::string name;
+  model::KeySchema key_schema;
+  std::string status;        // ACTIVE, CREATING, UPDATING, DELETING
+  int64_t item_count = -1;   // -1 when the service did not say
+  int64_t size_bytes = -1;
+  std::string billing_mode;  // PROVISIONED or PAY_PER_REQUEST
+  std::string arn;
+  std::string raw;           // the Table object as the service returned it (compact JSON)
+};
+
+// The first line of `dyno export`: DescribeTable's Table object without the fields that
+// describe the table's state rather than its shape (CONTRACT.md §1).
+Result<std::string> export_description(const TableDescription& table);
+
+// A CreateTable request body rebuilt from a description line (dyno export's first line or
+// a backup manifest), for `table_name`. Keeps key schema, attribute definitions, indexes,
+// billing mode and provisioned throughput (normalised: on-demand tables get no throughput).
+Result<std::string> create_table_request(std::string_view description_json,
+                                         const std::string& table_name);
+
+struct ConsumedCapacity {
+  double read_units = 0;
+  double write_units = 0;
+};
+
+struct ScanRequest {
+  std::string table;
+  std::optional<int> segment;         // with total_segments: a parallel scan slice
+  std::optional<int> total_segments;
+  std::optional<int> limit;           // items per page (the service caps pages at 1 MB)
+  std::optional<Item> exclusive_start_key;
+  bool consistent_read = false;
+};
+
+struct ScanPage {
+  std::vector<Item> items;
+  std::optional<Item> last_evaluated_key;  // absent on the last page
+  double consumed_read_units = 0;
+  int64_t scanned_count = 0;
+};
+
+// The same page with each item kept as its wire JSON (one line of the line format), for
+// callers that only copy items (backup, export) and need not build the attribute model.
+struct RawScanPage {
+  std::vector<std::string> items;
+  std::optional<Item> last_evaluated_key;
+  double consumed_read_units = 0;
+  int64_t scanned_count = 0;
+};
+
+struct QueryRequest {
+  std::string table;
+  std::string index_name;                  // empty: the table
+  std::string key_condition_expression;    // e.g. "#h = :h"
+  std::vector<std::pair<std::string, std::string>> expression_attribute_names;
+  Item expression_attribute_values;
+  std::optional<int> limit;
+  std::optional<Item> exclusive_start_key;
+  bool consistent_read = false;
+  bool scan_index_forward = true;
+};
+
+struct WriteRequest {
+  enum class Kind { kPut, kDelete } kind = Kind::kPut;
+  Item item;  // the whole item for a put, the key for a delete
+};
+
+struct BatchWriteResult {
+  std::vector<WriteRequest> unprocessed;
+  double consumed_write_units = 0;
+};
+
+struct BatchGetResult {
+  std::vector<Item> items;
+  std::vector<Item> unprocessed_keys;
+  double consumed_read_units = 0;
+};
+
+struct UpdateRequest {
+  std::string table;
+  Item key;
+  std::string update_expression;  // e.g. "SET #a = :a ADD #n :one"
+  std::string condition_expression;
+  std::vector<std::pair<std::string, std::string>> expression_attribute_names;
+  Item expression_attribute_values;
+};
+
+// Batch operation limits (DynamoDB API reference: BatchWriteItem 25 requests, BatchGetItem
+// 100 keys).
+inline constexpr size_t kMaxBatchWrite = 25;
+inline constexpr size_t kMaxBatchGet = 100;
+
+class Client {
+ public:
+  explicit Client(std::shared_ptr<aws::AwsClient> aws, Clock& clock = SystemClock::instance());
+  // A client for the endpoint of a table location, with the default credentials chain.
+  static std::shared_ptr<Client> for_endpoint(const aws::Endpoint& endpoint);
+
+  Result<std::vector<std::string>> list_tables();
+  Result<TableDescription> describe_table(const std::string& table);
+  // `request_json` is a full CreateTable request body.
+  Status create_table(const std::string& request_json);
+  // A table with a simple or composite key, on-demand billing.
+  Status create_table(const std::string& table, const model::KeySchema& key);
+  Status delete_table(const std::string& table);
+  // Polls DescribeTable until ACTIVE (or, with `gone`, until the table no longer exists).
+  Status wait_until_active(const std::string& table,
+                           std::chrono::milliseconds timeout = std::chrono::minutes(10));
+  Status wait_until_deleted(const std::string& table,
+                            std::chrono::milliseconds timeout = std::chrono::minutes(10));
+
+  Result<std::optional<Item>> get_item(const std::string& table, const Item& key,
+                                       bool consistent_read = true);
+  Status put_item(const std::string& table, const Item& item);
+  Status delete_item(const std::string& table, const Item& key);
+  // Returns the item after the update (ReturnValues ALL_NEW).
+  Result<Item> update_item(const UpdateRequest& request);
+
+  // One BatchGetItem call (at most kMaxBatchGet keys); unprocessed keys are returned.
+  Result<BatchGetResult> batch_get(const std::string& table, const std::vector<Item>& keys,
+                                   bool consistent_read);
+  // Reads every key, in calls of kMaxBatchGet, retrying unprocessed keys with backoff until
+  // none are left. Items that do not exist are simply absent from the result.
+  Result<BatchGetResult> batch_get_all(const std::string& table, const std::vector<Item>& keys,
+                                       bool consistent_read);
+
+  // One BatchWriteItem call (at most kMaxBatchWrite requests); unprocessed ones returned.
+  Result<BatchWriteResult> batch_write(const std::string& table,
+                                       const std::vector<WriteRequest>& requests);
+  // Writes every request, in calls of kMaxBatchWrite, retrying unprocessed items with
+  // capped backoff until all are written: never drops one. Fails only on a non-retryable
+  // error (or when the AWS layer's retries for one call are exhausted).
+  Result<BatchWriteResult> batch_write_all(const std::string& table,
+                                           const std::vector<WriteRequest>& requests);
+
+  Result<ScanPage> scan(const ScanRequest& request);
+  Result<RawScanPage> scan_raw(const ScanRequest& request);
+  Result<ScanPage> query(const QueryRequest& request);
+
+  aws::AwsClient& aws() { return *aws_; }
+
+ private:
+  Result<std::string> call(std::string_view operation, const std::string& body,
+                           std::string_view context);
+  std::shared_ptr<aws::AwsClient> aws_;
+  Clock& clock_;
+};
+
+}  // namespace dynarep::dynamodb

@@ -1,0 +1,186 @@
+#include "dynamodb/parallel.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+
+namespace dynarep::dynamodb {
+namespace {
+
+template <class Page, class ScanFn>
+Result<ScanTotals> run_parallel_scan(const ParallelScanOptions& opt, ScanFn scan_page,
+                                     const std::function<Status(int, Page&)>& on_page) {
+  std::vector<int> segments = opt.segments;
+  if (segments.empty()) {
+    for (int i = 0; i < opt.total_segments; ++i) segments.push_back(i);
+  }
+  for (int s : segments) {
+    if (s < 0 || s >= opt.total_segments) {
+      return invalid_input(fmt::format("segment {} is outside 0..{}", s, opt.total_segments - 1));
+    }
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  std::optional<Error> first_error;
+  ScanTotals totals;
+
+  auto work = [&] {
+    ScanTotals mine;
+    while (!failed.load()) {
+      size_t idx = next.fetch_add(1);
+      if (idx >= segments.size()) break;
+      ScanRequest req;
+      req.table = opt.table;
+      if (opt.total_segments > 1) {
+        req.segment = segments[idx];
+        req.total_segments = opt.total_segments;
+      }
+      req.consistent_read = opt.consistent_read;
+      req.limit = opt.page_limit;
+      while (!failed.load()) {
+        Result<Page> page = scan_page(req);
+        Status st = page.ok() ? Status{} : Status(page.error());
+        if (st.ok()) {
+          mine.items += static_cast<int64_t>(page->items.size());
+          mine.scanned += page->scanned_count;
+          mine.read_units += page->consumed_read_units;
+          if (opt.rate_limiter != nullptr) {
+            opt.rate_limiter->acquire(static_cast<int64_t>(page->items.size()));
+          }
+          std::optional<Item> next_key = std::move(page->last_evaluated_key);
+          st = on_page(segments[idx], *page);
+          if (st.ok()) {
+            if (!next_key) break;
+            req.exclusive_start_key = std::move(next_key);
+            continue;
+          }
+        }
+        std::lock_guard lock(mu);
+        if (!first_error) first_error = st.error();
+        failed.store(true);
+      }
+    }
+    std::lock_guard lock(mu);
+    totals.items += mine.items;
+    totals.scanned += mine.scanned;
+    totals.read_units += mine.read_units;
+  };
+
+  int n = std::max(1, std::min<int>(opt.parallel, static_cast<int>(segments.size())));
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n; ++i) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (first_error) return *first_error;
+  return totals;
+}
+
+}  // namespace
+
+Result<ScanTotals> parallel_scan(Client& client, const ParallelScanOptions& options,
+                                 const std::function<Status(int, ScanPage&)>& on_page) {
+  return run_parallel_scan<ScanPage>(
+      options, [&](const ScanRequest& r) { return client.scan(r); }, on_page);
+}
+
+Result<ScanTotals> parallel_scan_raw(Client& client, const ParallelScanOptions& options,
+                                     const std::function<Status(int, RawScanPage&)>& on_page) {
+  return run_parallel_scan<RawScanPage>(
+      options, [&](const ScanRequest& r) { return client.scan_raw(r); }, on_page);
+}
+
+BatchWriter::BatchWriter(Client& client, std::string table, model::KeySchema key_schema,
+                         Options options)
+    : client_(client), table_(std::move(table)), key_schema_(std::move(key_schema)), opt_(options) {
+  size_t n = static_cast<size_t>(std::max(1, opt_.parallel));
+  queues_.resize(n);
+  for (size_t i = 0; i < n; ++i) threads_.emplace_back([this, i] { worker(i); });
+}
+
+BatchWriter::~BatchWriter() {
+  if (!finished_) finish().ignore_error();
+}
+
+Status BatchWriter::add(WriteRequest request) {
+  auto key = model::extract_key(request.item, key_schema_);
+  if (!key.ok()) return std::move(key).error().with_context("table " + table_);
+  uint64_t h = model::key_hash(*key);
+  std::unique_lock lock(mu_);
+  not_full_.wait(lock, [&] { return queued_ < opt_.max_queued || error_.has_value(); });
+  if (error_) return *error_;
+  auto& q = queues_[h % queues_.size()];
+  q.push_back({std::move(request), h});
+  ++queued_;
+  if (q.size() >= kMaxBatchWrite) not_empty_.notify_all();
+  return {};
+}
+
+Status BatchWriter::finish() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  not_empty_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  finished_ = true;
+  std::lock_guard lock(mu_);
+  if (error_) return *error_;
+  return {};
+}
+
+double BatchWriter::write_units() const {
+  std::lock_guard lock(const_cast<std::mutex&>(mu_));
+  return write_units_;
+}
+
+void BatchWriter::worker(size_t index) {
+  std::vector<WriteRequest> batch;
+  std::vector<uint64_t> hashes;
+  auto& queue = queues_[index];
+  while (true) {
+    batch.clear();
+    hashes.clear();
+    {
+      std::unique_lock lock(mu_);
+      // Wait for a full batch, or whatever is left once closing.
+      not_empty_.wait(lock, [&] {
+        return queue.size() >= kMaxBatchWrite || closing_ || error_.has_value();
+      });
+      if (error_) return;
+      if (queue.empty()) {
+        if (closing_) return;
+        continue;
+      }
+      while (!queue.empty() && batch.size() < kMaxBatchWrite) {
+        // A key already in this batch ends it: its second write goes in the next one.
+        if (std::find(hashes.begin(), hashes.end(), queue.front().key_hash) != hashes.end()) break;
+        hashes.push_back(queue.front().key_hash);
+        batch.push_back(std::move(queue.front().request));
+        queue.pop_front();
+      }
+      queued_ -= batch.size();
+    }
+    not_full_.notify_all();
+    auto r = client_.batch_write_all(table_, batch);
+    std::lock_guard lock(mu_);
+    if (!r.ok()) {
+      if (!error_) {
+        Error e = r.error();
+        e.with_context(fmt::format("after {} items written", written_.load()));
+        error_ = std::move(e);
+      }
+      not_full_.notify_all();
+      not_empty_.notify_all();
+      return;
+    }
+    write_units_ += r->consumed_write_units;
+    written_.fetch_add(static_cast<int64_t>(batch.size()));
+    if (opt_.progress != nullptr) opt_.progress->add(static_cast<int64_t>(batch.size()));
+  }
+}
+
+}  // namespace dynarep::dynamodb
