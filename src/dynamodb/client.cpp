@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <tuple>
 
@@ -36,6 +37,32 @@ Result<simdjson::dom::element> parse_response(std::string_view operation, const 
 
 std::string key_context(const std::string& table, const Item& key) {
   return fmt::format("table {} key {}", table, model::canonical_key_json(key));
+}
+
+// A short form of an item for error messages: its first few attributes' JSON, bounded.
+std::string item_summary(const Item& item) {
+  std::string json = model::to_json(item);
+  if (json.size() > 160) json = json.substr(0, 157) + "...";
+  return json;
+}
+
+// Whether an update expression gives the same result when applied twice. ADD, arithmetic
+// and list_append change the item again on a repeat, so a lost answer must not be re-sent
+// (STYLE.md: idempotency is per operation, not per HTTP verb).
+bool update_is_idempotent(std::string_view expr) {
+  std::string upper;
+  for (char c : expr) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  auto has_word = [&](std::string_view w) {
+    for (size_t pos = upper.find(w); pos != std::string::npos; pos = upper.find(w, pos + 1)) {
+      bool start = pos == 0 || !std::isalnum(static_cast<unsigned char>(upper[pos - 1]));
+      size_t end = pos + w.size();
+      bool finish = end >= upper.size() || !std::isalnum(static_cast<unsigned char>(upper[end]));
+      if (start && finish) return true;
+    }
+    return false;
+  };
+  return !has_word("ADD") && !has_word("LIST_APPEND") && upper.find('+') == std::string::npos &&
+         upper.find('-') == std::string::npos;
 }
 
 void write_item(JsonWriter& w, const Item& item) {
@@ -180,9 +207,9 @@ std::shared_ptr<Client> Client::for_endpoint(const aws::Endpoint& endpoint) {
 }
 
 Result<std::string> Client::call(std::string_view operation, const std::string& body,
-                                 std::string_view context) {
+                                 std::string_view context, const aws::CallOptions& options) {
   std::string target = std::string(kTargetPrefix) + std::string(operation);
-  auto r = aws_->call_json(target, kJsonVersion, body);
+  auto r = aws_->call_json(target, kJsonVersion, body, options);
   if (!r.ok()) {
     Error e = std::move(r).error();
     if (!context.empty()) e.with_context(context);
@@ -311,8 +338,9 @@ Status Client::put_item(const std::string& table, const Item& item) {
   w.begin_object().field("TableName", table).key("Item");
   write_item(w, item);
   w.end_object();
-  std::string ctx = "table " + table;
-  DR_TRY(call("PutItem", body, ctx));
+  // The key is in every item the codec accepted for this table; without a schema at hand,
+  // name the item's first attributes instead.
+  DR_TRY(call("PutItem", body, fmt::format("table {} item {}", table, item_summary(item))));
   return {};
 }
 
@@ -339,7 +367,9 @@ Result<Item> Client::update_item(const UpdateRequest& req) {
     write_item(w, req.expression_attribute_values);
   }
   w.field("ReturnValues", "ALL_NEW").end_object();
-  DR_ASSIGN(std::string resp, call("UpdateItem", body, key_context(req.table, req.key)));
+  aws::CallOptions options;
+  options.idempotent = update_is_idempotent(req.update_expression);
+  DR_ASSIGN(std::string resp, call("UpdateItem", body, key_context(req.table, req.key), options));
   DR_ASSIGN(auto root, parse_response("UpdateItem", resp));
   simdjson::dom::element attrs;
   if (root["Attributes"].get(attrs)) return Item{};

@@ -164,7 +164,7 @@ class Client {
 
  private:
   Result<std::string> call(std::string_view operation, const std::string& body,
-                           std::string_view context);
+                           std::string_view context, const aws::CallOptions& options = {});
   std::shared_ptr<aws::AwsClient> aws_;
   Clock& clock_;
 };

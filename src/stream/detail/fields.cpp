@@ -1,0 +1,44 @@
+#include "stream/detail/fields.h"
+
+namespace dynarep::stream::detail {
+
+std::optional<simdjson::dom::element> field(simdjson::dom::object obj, std::string_view name) {
+  simdjson::dom::element e;
+  if (obj.at_key(name).get(e)) return std::nullopt;
+  if (e.is_null()) return std::nullopt;
+  return e;
+}
+
+std::optional<simdjson::dom::element> field_either(simdjson::dom::object obj, std::string_view name,
+                                                   std::string_view other_name) {
+  if (auto e = field(obj, name)) return e;
+  return field(obj, other_name);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out += kHex[u >> 4];
+          out += kHex[u & 0xF];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace dynarep::stream::detail

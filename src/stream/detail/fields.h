@@ -1,0 +1,21 @@
+// Internals shared by the record and Lambda event parsers: member lookup and JSON strings.
+#pragma once
+
+#include <simdjson.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dynarep::stream::detail {
+
+// The member, or nullopt when absent or JSON null.
+std::optional<simdjson::dom::element> field(simdjson::dom::object obj, std::string_view name);
+// The first of two spellings present (camelCase, then the Streams Preview's PascalCase).
+std::optional<simdjson::dom::element> field_either(simdjson::dom::object obj, std::string_view name,
+                                                   std::string_view other_name);
+
+// Appends `s` as a quoted JSON string, escaped as JavaScript's JSON.stringify does.
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace dynarep::stream::detail
