@@ -1,136 +1,322 @@
-// put and import: read items a line each and write them in parallel batches, retrying
-// unprocessed items until every one is written. import first reads dyno export's
-// description line and creates the table when it does not exist.
+// The write commands: put, import, delete and republish. Items travel as the line format
+// (CONTRACT.md §1); with --stream NAME every confirmed write's KEYS_ONLY change record goes to
+// that Kinesis stream (§3), through writer::StreamPublisher.
+//
+// put and import read items a line each and write them in parallel batches, re-sending
+// unprocessed items until every one is written. import first reads dyno export's description
+// line and creates the table (on-demand or provisioned, as described) when it does not exist.
+//
+// Nothing is lost silently: a bad line stops the reading with its line number after what came
+// before it is written; a failed write reports exactly how many items were written; a change
+// record that cannot be published is listed (one line each, and in --unpublished-file) for
+// `dynarep republish`, and the exit code is 3.
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
+#include "aws/credentials.h"
 #include "cli/command.h"
 #include "cli/common.h"
 #include "core/progress.h"
-#include "dynamodb/parallel.h"
+#include "dynamodb/client.h"
 #include "model/codec.h"
 #include "model/item.h"
+#include "writer/batch_writer.h"
+#include "writer/change.h"
+#include "writer/publisher.h"
+#include "writer/replicated_table.h"
+#include "writer/stream_target.h"
 
 namespace dynarep::cli {
 namespace {
+
+// "1 item", "2 items".
+std::string items(int64_t n) { return fmt::format("{} item{}", n, n == 1 ? "" : "s"); }
+
+// dyno's `local/TABLE` (http://localhost:4567, or the -e endpoint) as a location dynarep knows.
+std::string dyno_location(const std::string& text, const std::string& endpoint) {
+  if (!text.starts_with("local/")) return text;
+  const std::string table = text.substr(6);
+  return endpoint.empty() ? "localhost:4567/" + table : aws::default_region() + "/" + table;
+}
+
+Result<TableTarget> open_location(const std::string& text, const std::string& endpoint) {
+  return open_table(dyno_location(text, endpoint), endpoint);
+}
+
+void add_location_options(CLI::App& app, std::string& location, std::string& endpoint) {
+  app.add_option("location", location, "region/table, host:port/table, or dyno's local/table")->required();
+  app.add_option("-e,--endpoint", endpoint,
+                 "DynamoDB endpoint URL, overriding the location's (default: from the location, "
+                 "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL); -e as in dyno");
+}
+
+// --stream and friends, shared by every command that publishes change records.
+struct StreamFlags {
+  std::string name;
+  std::string region;
+  std::string endpoint;
+  std::string unpublished_file;
+
+  void setup(CLI::App& app, bool required = false) {
+    auto* o = app.add_option("--stream", name,
+                             "Kinesis stream for the change records of confirmed writes (default: none, "
+                             "nothing is published)");
+    if (required) o->required();
+    app.add_option("--stream-region", region,
+                   "The stream's region (default: the table's region; else AWS_REGION or us-east-1)");
+    app.add_option("--stream-endpoint", endpoint,
+                   "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL, or the region's)");
+    app.add_option("--unpublished-file", unpublished_file,
+                   "Also write change records that could not be published to this file, a line each, for "
+                   "`dynarep republish` (default: only listed on stderr)");
+  }
+  bool enabled() const { return !name.empty(); }
+  writer::StreamLocation location(const std::string& table_region) const {
+    return {name, region.empty() ? table_region : region, endpoint};
+  }
+};
+
+struct Publishing {
+  writer::StreamLocation where;
+  std::shared_ptr<writer::StreamPublisher> publisher;
+};
+
+// Connects to the stream and checks it exists before anything is written. Returns the exit
+// code to use on failure (2 for a bad name, 3 otherwise).
+std::optional<int> start_publishing(Io& io, std::string_view command, const StreamFlags& flags,
+                                    const std::string& table_region, std::optional<Publishing>& out) {
+  if (!flags.enabled()) {
+    if (!flags.unpublished_file.empty()) return usage_error(io, command, "--unpublished-file needs --stream");
+    return std::nullopt;
+  }
+  if (auto st = writer::validate_stream_name(flags.name); !st.ok()) {
+    return usage_error(io, command, st.error().message);
+  }
+  auto where = flags.location(table_region);
+  auto client = writer::connect_stream(where);
+  if (!client.ok()) return report(io, command, client.error());
+  writer::PublisherOptions opt;
+  opt.stream = where.name;
+  out = Publishing{where, std::make_shared<writer::StreamPublisher>(std::move(client).value(), opt)};
+  return std::nullopt;
+}
+
+// Lists changes that are on the table but not on the stream, one line each, writes them to
+// --unpublished-file when given, and says how to heal the gap.
+void report_unpublished(Io& io, std::string_view command, const StreamFlags& flags,
+                        const std::vector<writer::Change>& unpublished, const std::optional<Error>& why,
+                        const std::string& table_display) {
+  io.err << fmt::format("dynarep {}: {} change record{} of confirmed writes could not be published to stream {}: "
+                        "{}\n",
+                        command, unpublished.size(), unpublished.size() == 1 ? "" : "s", flags.name,
+                        why ? why->describe() : "unknown error");
+  for (const auto& c : unpublished) io.err << fmt::format("dynarep {}: unpublished {}\n", command, describe(c));
+  std::string file_hint = "FILE";
+  if (!flags.unpublished_file.empty()) {
+    auto st = writer::write_change_file(flags.unpublished_file, unpublished);
+    if (st.ok()) {
+      file_hint = flags.unpublished_file;
+      io.err << fmt::format("dynarep {}: the unpublished records are in {}\n", command, flags.unpublished_file);
+    } else {
+      io.err << fmt::format("dynarep {}: {}\n", command, st.error().describe());
+    }
+  }
+  const std::string table = table_display.empty() ? "PRIMARY" : table_display;
+  io.err << fmt::format(
+      "dynarep {}: those writes are on {} but the replica will not hear of them: republish with "
+      "`dynarep republish --stream {} {}`{}, or repair the replica with `dynarep diff-tables {} REPLICA "
+      "--repair`\n",
+      command, table_display.empty() ? "the primary table" : table_display, flags.name, file_hint,
+      flags.unpublished_file.empty() ? " (with --unpublished-file FILE the records go to that file)" : "", table);
+}
 
 class PutCommand : public Command {
  public:
   explicit PutCommand(bool import = false) : import_(import) {}
   std::string_view name() const override { return import_ ? "import" : "put"; }
   std::string_view summary() const override {
-    return import_ ? "Create a table from dyno export's description line and load its items"
-                   : "Write items, a line each (DynamoDB JSON), from stdin or a file";
+    return import_ ? "Create a table from dyno export's description line and load its items (dyno import)"
+                   : "Write items, a line each (DynamoDB JSON), from stdin or a file (dyno put)";
   }
   std::string_view group() const override { return "Tables"; }
   void setup(CLI::App& app) override {
-    app.add_option("location", location_, "region/table or host:port/table")->required();
+    add_location_options(app, location_, endpoint_);
     app.add_option("file", file_, "file to read (default: - for stdin)");
-    add_endpoint_option(app, endpoint_);
     app.add_option("--parallel", parallel_, "Concurrent BatchWriteItem calls (default 8)")
         ->check(CLI::Range(1, 256));
-    app.add_flag("--quiet", quiet_, "No progress on stderr");
+    app.add_flag("--quiet", quiet_, "No progress or summary on stderr");
+    stream_.setup(app);
   }
 
   int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
+    auto t = open_location(location_, endpoint_);
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
     std::ifstream file;
     std::istream* in = &io.in;
     if (file_ != "-") {
       file.open(file_, std::ios::binary);
-      if (!file) return report(io, name(), invalid_input(fmt::format("cannot open {}", file_)));
+      if (!file) return usage_error(io, name(), fmt::format("cannot open {}: {}", file_, std::strerror(errno)));
       in = &file;
     }
-    std::string source = file_ == "-" ? "stdin" : file_;
+    source_ = file_ == "-" ? "stdin" : file_;
     auto& client = *t->client;
 
     std::string line;
     int64_t line_no = 0;
     if (import_) {
       if (!std::getline(*in, line)) {
-        return report(io, name(), invalid_input(source + ": empty input: import expects dyno "
-                                                         "export's description line first"));
+        return report(io, name(), invalid_input(source_ + ": empty input: import expects dyno export's "
+                                                          "description line first"));
       }
       line_no = 1;
-      auto st = ensure_table(io, client, t->table(), line);
-      if (!st.ok()) return report(io, name(), Error(st.error()).with_context(source + " line 1"));
+      auto st = ensure_table(io, client, *t, line);
+      if (!st.ok()) return report(io, name(), Error(st.error()).with_context(source_ + " line 1"));
     }
     auto desc = client.describe_table(t->table());
-    if (!desc.ok()) return report(io, name(), desc.error());
+    if (!desc.ok()) return report(io, name(), table_error(desc.error(), *t));
     const model::KeySchema schema = desc->key_schema;
+
+    std::optional<Publishing> pub;
+    if (auto rc = start_publishing(io, name(), stream_, t->location.endpoint.region, pub)) return *rc;
 
     std::optional<Progress> progress;
     if (!quiet_) {
       progress.emplace(io.err, Progress::Options{.label = std::string(name()) + " " + t->display(),
                                                   .tty = io.err_is_tty});
     }
-    dynamodb::BatchWriter writer(client, t->table(), schema,
-                                 {.parallel = parallel_, .progress = progress ? &*progress : nullptr});
+    writer::BatchWriterOptions wopt;
+    wopt.parallel = parallel_;
+    wopt.progress = progress ? &*progress : nullptr;
+    wopt.publisher = pub ? pub->publisher.get() : nullptr;
+    wopt.aws_region = t->location.endpoint.region;
+    writer::BatchWriter writer(client, t->table(), schema, wopt);
+
     model::ItemParser parser;
     std::optional<Error> bad;
+    int64_t last_read = line_no;  // the last line handed to the writer (or skipped as blank)
+    bool stopped_early = false;
     while (std::getline(*in, line)) {
       ++line_no;
-      if (line.empty() || line == "\r") continue;
-      auto item = parser.parse(line);
+      if (line.empty() || line == "\r") {
+        last_read = line_no;
+        continue;
+      }
+      auto item = check_line(parser, line, schema, line_no);
       if (!item.ok()) {
-        bad = Error(item.error()).with_context(fmt::format("{} line {}", source, line_no));
+        bad = item.error();
         break;
       }
-      auto key = model::extract_key(*item, schema);
-      if (!key.ok()) {
-        bad = Error(key.error()).with_context(fmt::format("{} line {}", source, line_no));
+      if (!writer.add({dynamodb::WriteRequest::Kind::kPut, std::move(item).value()}).ok()) break;
+      last_read = line_no;
+      // A failed write or an unpublishable record: read no further, so the gap stays small.
+      if (writer.failed()) {
+        stopped_early = !in->eof() && in->peek() != std::char_traits<char>::eof();
         break;
       }
-      size_t size = model::item_size(*item);
-      if (size > model::kMaxItemSize) {
-        bad = invalid_input(fmt::format("item {} is {} bytes, over DynamoDB's 400 KB limit",
-                                        model::canonical_key_json(*key), size))
-                  .with_context(fmt::format("{} line {}", source, line_no));
-        break;
-      }
-      auto st = writer.add({dynamodb::WriteRequest::Kind::kPut, std::move(item).value()});
-      if (!st.ok()) break;  // a write failed; finish() below reports it
     }
-    auto st = writer.finish();
+    auto result = writer.finish();
     if (progress) progress->stop();
-    int64_t written = writer.written();
-    if (!st.ok()) {
-      io.err << fmt::format("dynarep {}: {}\n", name(), st.error().describe());
-      io.err << fmt::format("dynarep {}: {} items were written to {} before the failure; writing "
-                            "the same input again is safe (puts are idempotent)\n",
-                            name(), written, t->display());
-      return kExitFailure;
+
+    const bool write_failed = !result.ok() && result.error().write_error.has_value();
+    const int64_t written = result.ok() ? result->written : result.error().written;
+    int rc = kExitOk;
+    if (write_failed) {
+      io.err << fmt::format("dynarep {}: {}\n", name(), result.error().write_error->describe());
+      io.err << fmt::format("dynarep {}: {} written to {} before the failure (not necessarily the first lines: "
+                            "writes run in parallel); writing the same input again is safe (puts are "
+                            "idempotent)\n",
+                            name(), items(written), t->display());
+      rc = kExitFailure;
     }
-    if (bad) {
+    if (!result.ok() && !result.error().unpublished.empty()) {
+      report_unpublished(io, name(), stream_, result.error().unpublished, result.error().publish_error, t->display());
+      if (!write_failed && stopped_early && !bad) {
+        io.err << fmt::format("dynarep {}: stopped after line {}: every item up to it was written ({}), nothing "
+                              "after it; resume with `tail -n +{} {} | dynarep put {}{}`\n",
+                              name(), last_read, items(written), last_read + 1, file_ == "-" ? "FILE" : file_,
+                              t->display(), stream_flags_text());
+      }
+      rc = kExitFailure;
+    }
+    if (bad && write_failed) io.err << fmt::format("dynarep {}: {}\n", name(), bad->describe());
+    if (bad && !write_failed) {
       io.err << fmt::format("dynarep {}: {}\n", name(), bad->describe());
-      io.err << fmt::format("dynarep {}: stopped at line {}: the {} items before it were written, "
-                            "nothing after it; fix the line and resume with `tail -n +{} {}`\n",
-                            name(), line_no, written, line_no, file_ == "-" ? "FILE" : file_);
-      return kExitFailure;
+      io.err << fmt::format("dynarep {}: stopped at line {}: {} before it written, nothing from it on; fix the "
+                            "line and resume with `tail -n +{} {} | dynarep put {}{}`\n",
+                            name(), line_no, items(written), line_no, file_ == "-" ? "FILE" : file_, t->display(),
+                            stream_flags_text());
+      rc = kExitFailure;
     }
-    if (!quiet_) {
-      io.err << fmt::format("{} {}: {} items written in {:.1f}s\n", name(), t->display(),
-                            Progress::group_digits(written),
-                            progress ? progress->elapsed_seconds() : 0.0);
+    if (rc == kExitOk && !quiet_) {
+      std::string published;
+      if (pub) {
+        published = fmt::format(", {} change records published to stream {}",
+                                Progress::group_digits(static_cast<int64_t>(pub->publisher->stats().published)),
+                                stream_.name);
+      }
+      io.err << fmt::format("{} {}: {} items written in {:.1f}s{}\n", name(), t->display(),
+                            Progress::group_digits(written), progress ? progress->elapsed_seconds() : 0.0,
+                            published);
     }
-    return kExitOk;
+    return rc;
   }
 
  private:
+  // Parses and checks one line as DynamoDB would, naming the line (and the key, when known).
+  Result<model::Item> check_line(model::ItemParser& parser, const std::string& line, const model::KeySchema& schema,
+                                 int64_t line_no) {
+    const std::string where = fmt::format("{} line {}", source_, line_no);
+    auto item = parser.parse(line);
+    if (!item.ok()) return std::move(item).error().with_context(where);
+    auto key = model::extract_key(*item, schema);
+    if (!key.ok()) {
+      // Name what the line has of the key, so the item can be found in the input.
+      model::Item partial;
+      for (const auto* n : {&schema.hash_name, &schema.range_name}) {
+        if (const model::Value* v = n->empty() ? nullptr : item->find(*n)) partial.set(*n, *v);
+      }
+      if (partial.empty()) return std::move(key).error().with_context(where);
+      return std::move(key).error().with_context(fmt::format("{}: item {}", where, model::canonical_key_json(partial)));
+    }
+    std::size_t size = model::item_size(*item);
+    if (size > model::kMaxItemSize) {
+      return invalid_input(fmt::format("item {} is {} bytes, over DynamoDB's 400 KB limit ({} bytes)",
+                                       model::canonical_key_json(*key), size, model::kMaxItemSize))
+          .with_context(where);
+    }
+    return std::move(item).value();
+  }
+
+  Error table_error(const Error& e, const TableTarget& t) {
+    if (e.kind != ErrorKind::kNotFound) return e;
+    std::string hint = import_ ? "" : " (create it first, or use `dynarep import` with a description line)";
+    return Error(ErrorKind::kNotFound, e.code, fmt::format("table {} does not exist{}", t.display(), hint));
+  }
+
+  std::string stream_flags_text() const {
+    if (!stream_.enabled()) return "";
+    std::string s = " --stream " + stream_.name;
+    if (!stream_.region.empty()) s += " --stream-region " + stream_.region;
+    if (!stream_.endpoint.empty()) s += " --stream-endpoint " + stream_.endpoint;
+    return s;
+  }
+
   // import: create the table from the description line unless it exists already.
-  Status ensure_table(Io& io, dynamodb::Client& client, const std::string& table,
-                      const std::string& description) {
+  Status ensure_table(Io& io, dynamodb::Client& client, const TableTarget& t, const std::string& description) {
+    const std::string& table = t.table();
     auto existing = client.describe_table(table);
     if (existing.ok()) {
-      if (!quiet_) io.err << "import: table " << table << " exists; loading items into it\n";
+      if (!quiet_) io.err << "import: table " << t.display() << " exists; loading items into it\n";
       return {};
     }
     if (existing.error().kind != ErrorKind::kNotFound) return existing.error();
     DR_ASSIGN(std::string request, dynamodb::create_table_request(description, table));
-    if (!quiet_) io.err << "import: creating table " << table << "\n";
+    if (!quiet_) io.err << "import: creating table " << t.display() << "\n";
     DR_TRY(client.create_table(request));
     return client.wait_until_active(table);
   }
@@ -138,8 +324,10 @@ class PutCommand : public Command {
   bool import_;
   std::string location_, endpoint_;
   std::string file_ = "-";
+  std::string source_;
   int parallel_ = 8;
   bool quiet_ = false;
+  StreamFlags stream_;
 };
 
 class ImportCommand final : public PutCommand {
@@ -147,10 +335,113 @@ class ImportCommand final : public PutCommand {
   ImportCommand() : PutCommand(true) {}
 };
 
+class DeleteCommand final : public Command {
+ public:
+  std::string_view name() const override { return "delete"; }
+  std::string_view summary() const override { return "Delete one item; KEY as DynamoDB JSON or plain JSON"; }
+  std::string_view group() const override { return "Tables"; }
+  void setup(CLI::App& app) override {
+    add_location_options(app, location_, endpoint_);
+    app.add_option("key", key_, R"(the key: {"id":{"S":"a"}} or {"id":"a"})")->required();
+    stream_.setup(app);
+  }
+  int run(Io& io) override {
+    auto t = open_location(location_, endpoint_);
+    if (!t.ok()) return usage_error(io, name(), t.error().describe());
+    auto key = model::parse_key_arg(key_);
+    if (!key.ok()) return usage_error(io, name(), Error(key.error()).with_context("key " + key_).describe());
+    auto d = t->client->describe_table(t->table());
+    if (!d.ok()) {
+      if (d.error().kind != ErrorKind::kNotFound) return report(io, name(), d.error());
+      return report(io, name(), Error(ErrorKind::kNotFound, d.error().code,
+                                      fmt::format("table {} does not exist", t->display())));
+    }
+    std::optional<Publishing> pub;
+    if (auto rc = start_publishing(io, name(), stream_, t->location.endpoint.region, pub)) return *rc;
+    writer::ReplicatedTableConfig config;
+    config.write = {t->client, t->table()};
+    config.publisher = pub ? pub->publisher : nullptr;
+    config.aws_region = t->location.endpoint.region;
+    writer::ReplicatedTable table(std::move(config), d->key_schema);
+    auto st = table.remove(*key);
+    if (st.ok()) return kExitOk;
+    if (st.error().unpublished_only()) {
+      report_unpublished(io, name(), stream_, st.error().unpublished, st.error().publish_error, t->display());
+      return kExitFailure;
+    }
+    Error e = st.error().error();
+    if (e.kind == ErrorKind::kInvalidInput) e.with_context("key " + key_);
+    return report(io, name(), e);
+  }
+
+ private:
+  std::string location_, key_, endpoint_;
+  StreamFlags stream_;
+};
+
+// Sends change records that an earlier write could not publish: the lines of an
+// --unpublished-file (or any KEYS_ONLY records, a line each), as they are, same event IDs.
+class RepublishCommand final : public Command {
+ public:
+  std::string_view name() const override { return "republish"; }
+  std::string_view summary() const override {
+    return "Put change records from an --unpublished-file (a record a line) on the stream";
+  }
+  std::string_view group() const override { return "Replication"; }
+  void setup(CLI::App& app) override {
+    app.add_option("file", file_, "the records, a line each (- for stdin)")->required();
+    stream_.setup(app, true);
+  }
+  int run(Io& io) override {
+    if (auto st = writer::validate_stream_name(stream_.name); !st.ok()) {
+      return usage_error(io, name(), st.error().message);
+    }
+    std::ifstream file;
+    std::istream* in = &io.in;
+    if (file_ != "-") {
+      file.open(file_, std::ios::binary);
+      if (!file) return usage_error(io, name(), fmt::format("cannot open {}: {}", file_, std::strerror(errno)));
+      in = &file;
+    }
+    const std::string source = file_ == "-" ? "stdin" : file_;
+    // Read and check every line first: a bad file publishes nothing.
+    std::vector<writer::Change> changes;
+    std::string line;
+    int64_t line_no = 0;
+    while (std::getline(*in, line)) {
+      ++line_no;
+      if (line.empty() || line == "\r") continue;
+      auto c = writer::parse_change_line(line);
+      if (!c.ok()) {
+        return report(io, name(), Error(c.error()).with_context(fmt::format("{} line {}", source, line_no)));
+      }
+      changes.push_back(std::move(c).value());
+    }
+    std::optional<Publishing> pub;
+    if (auto rc = start_publishing(io, name(), stream_, "", pub)) return *rc;
+    auto out = pub->publisher->republish(changes);
+    if (!out.ok()) {
+      report_unpublished(io, name(), stream_, out.unpublished, out.error, "");
+      return kExitFailure;
+    }
+    io.err << fmt::format("republish: {} change records published to {}\n", changes.size(),
+                          writer::describe(pub->where));
+    return kExitOk;
+  }
+
+ private:
+  std::string file_;
+  StreamFlags stream_;
+};
+
 }  // namespace
 }  // namespace dynarep::cli
 
+using dynarep::cli::DeleteCommand;
 using dynarep::cli::ImportCommand;
 using dynarep::cli::PutCommand;
+using dynarep::cli::RepublishCommand;
 DYNAREP_REGISTER_COMMAND(PutCommand)
 DYNAREP_REGISTER_COMMAND(ImportCommand)
+DYNAREP_REGISTER_COMMAND(DeleteCommand)
+DYNAREP_REGISTER_COMMAND(RepublishCommand)

@@ -1,11 +1,17 @@
-// The table commands, compatible with mapbox dyno's CLI: tables, table, scan, export, get,
-// delete, put, import. Items travel as the line format (CONTRACT.md §1).
+// The read commands, compatible with mapbox dyno's CLI: tables, table, scan, export, get.
+// Items travel as the line format (CONTRACT.md §1). The write commands (put, import, delete,
+// republish) are in put_commands.cpp.
+//
+// dyno shapes kept: `dyno <command> <region>/<table>`, `-e ENDPOINT`, `local/<table>` for
+// http://localhost:4567, `table` printing DescribeTable's whole answer ({"Table":{...}}),
+// `export` printing the description line first.
 #include <fmt/format.h>
 
 #include <fstream>
 #include <iostream>
 #include <mutex>
 
+#include "aws/credentials.h"
 #include "cli/command.h"
 #include "cli/common.h"
 #include "core/progress.h"
@@ -16,6 +22,30 @@
 namespace dynarep::cli {
 namespace {
 
+// dyno's `local/TABLE` (http://localhost:4567, or the -e endpoint) as a location dynarep knows.
+std::string dyno_location(const std::string& text, const std::string& endpoint) {
+  if (!text.starts_with("local/")) return text;
+  const std::string table = text.substr(6);
+  return endpoint.empty() ? "localhost:4567/" + table : aws::default_region() + "/" + table;
+}
+
+Result<TableTarget> open_location(const std::string& text, const std::string& endpoint) {
+  return open_table(dyno_location(text, endpoint), endpoint);
+}
+
+void add_location_options(CLI::App& app, std::string& location, std::string& endpoint) {
+  app.add_option("location", location, "region/table, host:port/table, or dyno's local/table")->required();
+  app.add_option("-e,--endpoint", endpoint,
+                 "DynamoDB endpoint URL, overriding the location's (default: from the location, "
+                 "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL); -e as in dyno");
+}
+
+// "table us-east-1/orders does not exist" instead of the service's "Requested resource not found".
+Error table_error(Error e, const TableTarget& t) {
+  if (e.kind != ErrorKind::kNotFound) return e;
+  return Error(ErrorKind::kNotFound, e.code, fmt::format("table {} does not exist", t.display()));
+}
+
 class TablesCommand final : public Command {
  public:
   std::string_view name() const override { return "tables"; }
@@ -24,10 +54,16 @@ class TablesCommand final : public Command {
   void setup(CLI::App& app) override {
     app.add_option("location", location_, "region (us-east-1) or host:port of a local server")
         ->required();
-    add_endpoint_option(app, endpoint_);
+    app.add_option("-e,--endpoint", endpoint_,
+                   "DynamoDB endpoint URL (default: from the location, AWS_ENDPOINT_URL_DYNAMODB or "
+                   "AWS_ENDPOINT_URL); -e as in dyno");
   }
   int run(Io& io) override {
-    auto client = open_endpoint(location_, endpoint_);
+    // dyno takes `region/anything` and `local` here too.
+    std::string where = location_;
+    if (where == "local") where = endpoint_.empty() ? "localhost:4567" : aws::default_region();
+    if (auto slash = where.find('/'); slash != std::string::npos) where.resize(slash);
+    auto client = open_endpoint(where, endpoint_);
     if (!client.ok()) return usage_error(io, name(), client.error().describe());
     auto names = (*client)->list_tables();
     if (!names.ok()) return report(io, name(), names.error());
@@ -42,18 +78,17 @@ class TablesCommand final : public Command {
 class TableCommand final : public Command {
  public:
   std::string_view name() const override { return "table"; }
-  std::string_view summary() const override { return "Print a table's description (DescribeTable) as JSON"; }
-  std::string_view group() const override { return "Tables"; }
-  void setup(CLI::App& app) override {
-    app.add_option("location", location_, "region/table or host:port/table")->required();
-    add_endpoint_option(app, endpoint_);
+  std::string_view summary() const override {
+    return "Print a table's description: DescribeTable's answer, {\"Table\":{...}}, as dyno table does";
   }
+  std::string_view group() const override { return "Tables"; }
+  void setup(CLI::App& app) override { add_location_options(app, location_, endpoint_); }
   int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
+    auto t = open_location(location_, endpoint_);
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
     auto d = t->client->describe_table(t->table());
-    if (!d.ok()) return report(io, name(), d.error());
-    io.out << d->raw << "\n";
+    if (!d.ok()) return report(io, name(), table_error(d.error(), *t));
+    io.out << "{\"Table\":" << d->raw << "}\n";
     return kExitOk;
   }
 
@@ -72,8 +107,7 @@ class ScanCommand : public Command {
   }
   std::string_view group() const override { return "Tables"; }
   void setup(CLI::App& app) override {
-    app.add_option("location", location_, "region/table or host:port/table")->required();
-    add_endpoint_option(app, endpoint_);
+    add_location_options(app, location_, endpoint_);
     app.add_option("--segments", segments_,
                    "Parallel scan segments; item order across segments is not defined (default 4)")
         ->check(CLI::Range(1, 1000000));
@@ -84,11 +118,11 @@ class ScanCommand : public Command {
     app.add_flag("--quiet", quiet_, "No progress on stderr");
   }
   int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
+    auto t = open_location(location_, endpoint_);
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
     auto& client = *t->client;
     auto desc = client.describe_table(t->table());
-    if (!desc.ok()) return report(io, name(), desc.error());
+    if (!desc.ok()) return report(io, name(), table_error(desc.error(), *t));
     if (export_) {
       auto line = dynamodb::export_description(*desc);
       if (!line.ok()) return report(io, name(), line.error());
@@ -149,15 +183,15 @@ class ExportCommand final : public ScanCommand {
   ExportCommand() : ScanCommand(true) {}
 };
 
-Result<model::Item> key_for_table(dynamodb::Client& client, const std::string& table,
-                                  const std::string& key_text) {
+Result<model::Item> key_for_table(const TableTarget& t, const std::string& key_text) {
   DR_ASSIGN(model::Item key, model::parse_key_arg(key_text));
-  DR_ASSIGN(dynamodb::TableDescription d, client.describe_table(table));
-  auto k = model::extract_key(key, d.key_schema);
-  if (!k.ok()) return std::move(k).error().with_context("key " + key_text + " for table " + table);
+  auto d = t.client->describe_table(t.table());
+  if (!d.ok()) return table_error(d.error(), t);
+  auto k = model::extract_key(key, d->key_schema);
+  if (!k.ok()) return std::move(k).error().with_context("key " + key_text + " for table " + t.display());
   if (k->size() != key.size()) {
     return invalid_input(fmt::format("key {} has attributes that are not part of table {}'s key",
-                                     key_text, table));
+                                     key_text, t.display()));
   }
   return std::move(k).value();
 }
@@ -170,14 +204,13 @@ class GetCommand final : public Command {
   }
   std::string_view group() const override { return "Tables"; }
   void setup(CLI::App& app) override {
-    app.add_option("location", location_, "region/table or host:port/table")->required();
+    add_location_options(app, location_, endpoint_);
     app.add_option("key", key_, R"(the key: {"id":{"S":"a"}} or {"id":"a"})")->required();
-    add_endpoint_option(app, endpoint_);
   }
   int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
+    auto t = open_location(location_, endpoint_);
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
-    auto key = key_for_table(*t->client, t->table(), key_);
+    auto key = key_for_table(*t, key_);
     if (!key.ok()) return report(io, name(), key.error());
     auto item = t->client->get_item(t->table(), *key, true);
     if (!item.ok()) return report(io, name(), item.error());
@@ -194,34 +227,9 @@ class GetCommand final : public Command {
   std::string location_, key_, endpoint_;
 };
 
-class DeleteCommand final : public Command {
- public:
-  std::string_view name() const override { return "delete"; }
-  std::string_view summary() const override { return "Delete one item; KEY as DynamoDB JSON or plain JSON"; }
-  std::string_view group() const override { return "Tables"; }
-  void setup(CLI::App& app) override {
-    app.add_option("location", location_, "region/table or host:port/table")->required();
-    app.add_option("key", key_, R"(the key: {"id":{"S":"a"}} or {"id":"a"})")->required();
-    add_endpoint_option(app, endpoint_);
-  }
-  int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
-    if (!t.ok()) return usage_error(io, name(), t.error().describe());
-    auto key = key_for_table(*t->client, t->table(), key_);
-    if (!key.ok()) return report(io, name(), key.error());
-    auto st = t->client->delete_item(t->table(), *key);
-    if (!st.ok()) return report(io, name(), st.error());
-    return kExitOk;
-  }
-
- private:
-  std::string location_, key_, endpoint_;
-};
-
 }  // namespace
 }  // namespace dynarep::cli
 
-using dynarep::cli::DeleteCommand;
 using dynarep::cli::ExportCommand;
 using dynarep::cli::GetCommand;
 using dynarep::cli::ScanCommand;
@@ -232,4 +240,4 @@ DYNAREP_REGISTER_COMMAND(TableCommand)
 DYNAREP_REGISTER_COMMAND(ScanCommand)
 DYNAREP_REGISTER_COMMAND(ExportCommand)
 DYNAREP_REGISTER_COMMAND(GetCommand)
-DYNAREP_REGISTER_COMMAND(DeleteCommand)
+

@@ -32,7 +32,11 @@ if (kind === 'dynalite') {
 } else if (kind === 's3rver') {
   if (!dir) fail('s3rver needs a data directory');
   const S3rver = require('s3rver');
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
+  // One bucket exists from the start, for the quickstart and scripts; tests make their own.
+  const server = new S3rver({
+    address: '127.0.0.1', port: 0, silent: true, directory: dir,
+    configureBuckets: [{ name: 'dynarep-local' }],
+  });
   server.run().then((addr) => ready(addr.port), fail);
 } else {
   fail(`unknown server kind '${kind}' (dynalite, kinesalite or s3rver)`);

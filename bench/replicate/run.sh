@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Replication benchmarks on the local stack (dynalite, kinesalite), Release build.
+#
+#   bench/replicate/run.sh                # N=20000 preload, 500 writes/s for 60 s
+#   N=50000 RATE=500 DURATION=60 SHARDS=2 bench/replicate/run.sh
+#
+# 1. catch-up throughput: N items written to the primary and N KEYS_ONLY records put on the
+#    stream first; then one `dynarep replicate` worker starts; records/s from its first to its
+#    last apply (from its metrics);
+# 2. the raw BatchGetItem + BatchWriteItem rate of the same stack for the same N keys (no
+#    Kinesis, no leases), with as many calls in flight as the worker may have (4 per shard);
+# 3. end-to-end lag at a steady RATE writes/s for DURATION s: write confirmed on the primary ->
+#    item visible on the replica (consistent BatchGetItem polls every ~20 ms);
+# and the worker's peak RSS (VmHWM) in each run. Targets: lag p50 <= 300 ms, p99 <= 1 s;
+# throughput >= 70% of raw; RSS <= 64 MB per worker.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD_DIR:-$root/build/bench-replicate-release}
+N=${N:-20000}
+RATE=${RATE:-500}
+DURATION=${DURATION:-60}
+SHARDS=${SHARDS:-2}
+JOBS=${JOBS:-2}
+
+echo "== building (Release) in $build"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYNAREP_WERROR=ON >/dev/null
+ninja -C "$build" -j"$JOBS" dynarep replicate_loadgen >/dev/null
+dynarep=$build/src/app/dynarep
+lg=$build/tests/replicate/replicate_loadgen
+
+work=$(mktemp -d /tmp/dynarep-bench-repl-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  "$root/scripts/local-stack.sh" stop "$work/stack" >/dev/null 2>&1 || true
+  [[ -n "${KEEP:-}" ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+"$root/scripts/local-stack.sh" start "$work/stack" >/dev/null
+# shellcheck disable=SC1091
+source "$work/stack/stack.env"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Starts a worker in the background; sets $worker_pid and $metrics_url (the metrics server may
+# take a moment to listen: the loadgen retries).
+start_worker() {  # primary replica stream log
+  local port
+  port=$(free_port)
+  "$dynarep" replicate --primary "us-east-1/$1" --replica "us-east-1/$2" --stream "$3" \
+    --lease-table "leases-$3" --metrics-port "$port" --log-interval 5s >"$4" 2>&1 &
+  worker_pid=$!
+  pids+=("$worker_pid")
+  metrics_url="http://127.0.0.1:$port/metrics"
+}
+rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+stop_worker() {
+  kill -TERM "$1"
+  wait "$1" || true
+}
+
+echo "== 1. catch-up: $N records preloaded on $SHARDS shards"
+$lg setup --primary bp --replica br --scratch bx --stream bs --shards "$SHARDS"
+$lg preload --primary bp --stream bs --count "$N"
+start_worker bp br bs "$work/catchup.log"
+catchup=$($lg catchup --metrics "$metrics_url" --count "$N")
+echo "$catchup" | grep -v RESULT
+catchup_rate=$(echo "$catchup" | sed -n 's/RESULT catchup_records_per_s //p')
+catchup_rss=$(rss_mb "$worker_pid")
+stop_worker "$worker_pid"
+echo "worker peak RSS: $catchup_rss MB"
+
+echo "== 2. raw BatchGetItem + BatchWriteItem for the same $N keys ($((SHARDS * 4)) calls in flight)"
+raw=$($lg raw --primary bp --scratch bx --count "$N" --parallel $((SHARDS * 4)))
+echo "$raw" | grep -v RESULT
+raw_rate=$(echo "$raw" | sed -n 's/RESULT raw_keys_per_s //p')
+
+echo "== 3. lag at $RATE writes/s for $DURATION s"
+$lg setup --primary lp --replica lr --stream ls --shards "$SHARDS"
+start_worker lp lr ls "$work/lag.log"
+sleep 2  # leases taken, iterators at the tip
+steady=$($lg steady --primary lp --replica lr --stream ls --rate "$RATE" --seconds "$DURATION" || true)
+echo "$steady" | grep -v RESULT
+lag_rss=$(rss_mb "$worker_pid")
+stop_worker "$worker_pid"
+echo "worker peak RSS: $lag_rss MB"
+
+p50=$(echo "$steady" | sed -n 's/RESULT lag_p50_ms //p')
+p99=$(echo "$steady" | sed -n 's/RESULT lag_p99_ms //p')
+ratio=$(awk -v a="$catchup_rate" -v b="$raw_rate" 'BEGIN { printf "%.0f", 100 * a / b }')
+echo
+echo "== summary"
+printf '%-44s %s\n' "catch-up throughput (records/s)" "$catchup_rate"
+printf '%-44s %s\n' "raw BatchGet+BatchWrite (keys/s)" "$raw_rate"
+printf '%-44s %s%%  (target >= 70%%)\n' "throughput vs raw" "$ratio"
+printf '%-44s %s ms (target <= 300)\n' "lag p50 at $RATE writes/s" "$p50"
+printf '%-44s %s ms (target <= 1000)\n' "lag p99 at $RATE writes/s" "$p99"
+printf '%-44s %s MB / %s MB (target <= 64)\n' "worker peak RSS (catch-up / steady)" "$catchup_rss" "$lag_rss"

@@ -1,0 +1,125 @@
+// Incremental backups (CONTRACT.md §4): one object per item at
+//   <prefix>/<table>/<sha256 hex of the key's canonical JSON>
+// whose body is the item's wire JSON (one line, no trailing newline, as the original tool
+// wrote JSON.stringify(item)); a REMOVE deletes the object.
+//
+// Fed by the same lease-based stream consumer as the replicator (lease::Worker calls
+// IncrementalProcessor::process per shard batch and checkpoints after it succeeded), or by a
+// Lambda event. Per batch: parse the records, keep the last change per key (a batch is one
+// shard's, in order), read KEYS_ONLY keys from the primary with consistent BatchGetItem
+// (present: put the object; absent: delete it), use NewImage for image records; with history
+// on, append every change to the history log (history.h) first; then write the objects,
+// `parallel` at once. Idempotent: a batch applied twice leaves the same objects.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backup/storage.h"
+#include "core/clock.h"
+#include "core/progress.h"
+#include "core/result.h"
+#include "kinesis/types.h"
+#include "lease/worker.h"
+#include "model/item.h"
+#include "stream/record.h"
+
+namespace dynarep::dynamodb {
+class Client;
+}
+
+namespace dynarep::backup {
+
+// sha256 hex of model::canonical_key_json(key).
+std::string incremental_object_name(const model::Item& key);
+// `<dest>/<table>`.
+Location incremental_table_dir(const Location& dest, const std::string& table);
+
+// One change record as it arrived.
+struct ChangeInput {
+  std::string shard;            // shard id, or a Lambda event's source
+  std::string sequence_number;
+  std::optional<std::chrono::system_clock::time_point> arrival;
+  Result<stream::ChangeRecord> change = invalid_input("unset");
+};
+
+std::vector<ChangeInput> inputs_from_kinesis(const std::string& shard, const std::vector<kinesis::Record>& records);
+// A Lambda event ({"Records":[...]}, Kinesis or DynamoDB Streams), grouped by shard/source in
+// event order.
+Result<std::vector<std::pair<std::string, std::vector<ChangeInput>>>> inputs_from_lambda_event(std::string_view json);
+
+struct IncrementalOptions {
+  dynamodb::Client* primary = nullptr;  // for KEYS_ONLY records; may be null when all carry images
+  std::string table;                     // the primary table's name (names the directory)
+  Storage* storage = nullptr;
+  Location table_dir;                    // <prefix>/<table>
+  bool history = false;                  // also append every change to <table_dir>/history/
+  bool reread = false;                   // read every key from the primary, images or not
+  int parallel = 8;                      // S3 writes in flight per batch (default 8)
+  Clock* clock = nullptr;                // null: SystemClock
+  // Records that cannot be read (malformed, no keys) are skipped with a warning naming shard
+  // and sequence number: retrying cannot fix them.
+  std::function<void(const std::string&)> warn;
+};
+
+struct IncrementalStats {
+  std::atomic<int64_t> records{0};
+  std::atomic<int64_t> puts{0};
+  std::atomic<int64_t> deletes{0};
+  std::atomic<int64_t> skipped{0};
+  std::atomic<int64_t> history_entries{0};
+  std::atomic<int64_t> batches{0};
+};
+
+class IncrementalBackup {
+ public:
+  explicit IncrementalBackup(IncrementalOptions options);
+  // Applies one shard's batch (in order). OK when every change is durable in S3 (and in the
+  // history log); an error means retry the whole batch. Thread-safe.
+  Status apply(const std::vector<ChangeInput>& batch);
+  [[nodiscard]] const IncrementalStats& stats() const { return stats_; }
+  [[nodiscard]] const IncrementalOptions& options() const { return opt_; }
+
+ private:
+  IncrementalOptions opt_;
+  Clock& clock_;
+  IncrementalStats stats_;
+};
+
+class IncrementalProcessor final : public lease::RecordProcessor {
+ public:
+  explicit IncrementalProcessor(IncrementalBackup& backup) : backup_(backup) {}
+  Status process(const lease::ShardBatch& batch) override;
+
+ private:
+  IncrementalBackup& backup_;
+};
+
+// Writes every item of the table to its object (incremental-backfill). Returns items written.
+Result<int64_t> incremental_backfill(dynamodb::Client& client, const std::string& table, Storage& storage,
+                                     const Location& table_dir, int parallel, Progress* progress);
+
+// Calls fn with every item object's body under `table_dir` (only `<64 hex>` names directly in
+// it: history/ and anything else is skipped), in name order, fetching `parallel` objects at
+// once in chunks of bounded size. fn is called from one thread at a time.
+Status for_each_incremental_body(Storage& storage, const Location& table_dir, int parallel,
+                                 const std::function<Status(const std::string& name, std::string_view body)>& fn);
+
+struct SnapshotResult {
+  int64_t items = 0;
+  uint64_t bytes = 0;       // uncompressed
+  uint64_t gzip_bytes = 0;
+  std::string sha256;
+};
+// incremental-snapshot: gzip of every object's body, a line each, to `dst` (S3 object, file, -).
+Result<SnapshotResult> incremental_snapshot(Storage& storage, const Location& table_dir, const Location& dst,
+                                            int parallel, Progress* progress);
+
+}  // namespace dynarep::backup

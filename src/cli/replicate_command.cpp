@@ -1,0 +1,431 @@
+// dynarep replicate: keeps a replica table equal to a primary by consuming the primary's change
+// stream (CONTRACT.md §3). Three ways to run it:
+//   daemon   dynarep replicate --primary us-east-1/t --replica eu-west-1/t --stream t-changes
+//            (any number of processes share the shards through a lease table)
+//   event    dynarep replicate --replica eu-west-1/t [--primary ...] --event event.json
+//   Lambda   the binary named `bootstrap` in a custom runtime, or --lambda-runtime; settings
+//            from the environment (see docs/replication.md).
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "aws/client.h"
+#include "aws/credentials.h"
+#include "aws/location.h"
+#include "cli/command.h"
+#include "cli/common.h"
+#include "kinesis/client.h"
+#include "lease/sync_point.h"
+#include "lease/worker.h"
+#include "replicate/dead_letter.h"
+#include "replicate/lambda.h"
+#include "replicate/metrics.h"
+#include "replicate/replicator.h"
+#include "replicate/turnover.h"
+
+namespace dynarep::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Set by SIGTERM / SIGINT while a replicate command runs.
+std::atomic<bool> g_stop{false};
+void on_replicate_stop_signal(int) { g_stop.store(true); }
+
+// Installs the stop handlers for the lifetime of the object and restores the previous ones.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = on_replicate_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term_);
+    sigaction(SIGINT, &sa, &old_int_);
+  }
+  ~StopSignals() {
+    sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGINT, &old_int_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_term_ {};
+  struct sigaction old_int_ {};
+};
+
+// "200ms", "10s", "2m".
+Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view option) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + digits, v);
+  std::string_view unit = text.substr(digits);
+  if (digits == 0 || ec != std::errc() || p != text.data() + digits) {
+    return Error(ErrorKind::kInvalidInput, "Usage",
+                 fmt::format("{} \"{}\": expected a duration such as 200ms, 10s or 2m", option, text));
+  }
+  if (unit == "ms") return std::chrono::milliseconds(v);
+  if (unit == "s") return std::chrono::milliseconds(v * 1000);
+  if (unit == "m") return std::chrono::milliseconds(v * 60000);
+  return Error(ErrorKind::kInvalidInput, "Usage", fmt::format("{} \"{}\": the unit must be ms, s or m", option, text));
+}
+
+std::string env_or(const char* name, const char* fallback_name = nullptr) {
+  if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
+  if (fallback_name != nullptr) {
+    if (const char* v = std::getenv(fallback_name); v != nullptr && *v != '\0') return v;
+  }
+  return "";
+}
+
+bool truthy(const std::string& v) { return v == "1" || v == "true" || v == "TRUE" || v == "yes"; }
+
+Error usage(std::string message) { return Error(ErrorKind::kInvalidInput, "Usage", std::move(message)); }
+
+// The options shared by every mode, after parsing.
+struct Settings {
+  std::string primary, replica, endpoint, s3_endpoint, dead_letter;
+  bool reread = false;
+  std::string turnover_role, turnover_at;
+  int parallel = 4;
+};
+
+// Builds the replicator: opens both tables, checks their keys, opens the dead-letter sink.
+Result<std::unique_ptr<replicate::Replicator>> make_replicator(const Settings& s,
+                                                               std::shared_ptr<replicate::Metrics> metrics) {
+  if (s.replica.empty()) return usage("no replica table (--replica, or REPLICA in the environment)");
+  replicate::ReplicatorOptions o;
+  std::string region;
+  if (!s.primary.empty()) {
+    auto p = open_table(s.primary, s.endpoint);
+    if (!p.ok()) return usage(p.error().describe());
+    o.primary = p->client;
+    o.primary_table = p->table();
+    region = p->location.endpoint.region;
+  }
+  auto r = open_table(s.replica, s.endpoint);
+  if (!r.ok()) return usage(r.error().describe());
+  o.replica = r->client;
+  o.replica_table = r->table();
+  if (region.empty()) region = r->location.endpoint.region;
+  DR_ASSIGN(o.key_schema, replicate::check_tables(o.primary.get(), o.primary_table, *o.replica, o.replica_table));
+  o.reread = s.reread;
+  if (o.reread && !o.primary) return usage("--reread needs --primary");
+  if (!s.turnover_role.empty() || !s.turnover_at.empty()) {
+    if (s.turnover_role.empty() || s.turnover_at.empty()) {
+      return usage("--turnover-role and --turnover-at go together");
+    }
+    replicate::Turnover t;
+    auto role = replicate::parse_turnover_role(s.turnover_role);
+    if (!role.ok()) return usage(role.error().message);
+    auto at = replicate::parse_turnover_time(s.turnover_at);
+    if (!at.ok()) return usage(at.error().message);
+    t.role = *role;
+    t.at = *at;
+    o.turnover = t;
+  }
+  auto sink = replicate::open_dead_letter_sink(s.dead_letter, aws::default_region(), s.s3_endpoint);
+  if (!sink.ok()) return usage(sink.error().describe());
+  o.dead_letters = std::shared_ptr<replicate::DeadLetterSink>(std::move(sink).value());
+  o.metrics = std::move(metrics);
+  o.parallel = s.parallel;
+  return std::make_unique<replicate::Replicator>(std::move(o));
+}
+
+// Lambda settings from the environment (the custom runtime has no command line). The
+// original's names are read too: PrimaryTable/PrimaryRegion, ReplicaTable/ReplicaRegion,
+// TurnoverRole/TurnoverAt.
+Settings settings_from_env(Settings s) {
+  auto location = [](const char* table, const char* region) {
+    std::string t = env_or(table), r = env_or(region);
+    if (t.empty()) return std::string();
+    return (r.empty() ? aws::default_region() : r) + "/" + t;
+  };
+  if (s.primary.empty()) s.primary = env_or("PRIMARY");
+  if (s.primary.empty()) s.primary = location("PrimaryTable", "PrimaryRegion");
+  if (s.replica.empty()) s.replica = env_or("REPLICA");
+  if (s.replica.empty()) s.replica = location("ReplicaTable", "ReplicaRegion");
+  if (s.dead_letter.empty()) s.dead_letter = env_or("DEAD_LETTER");
+  if (!s.reread) s.reread = truthy(env_or("REREAD"));
+  if (s.turnover_role.empty()) s.turnover_role = env_or("TURNOVER_ROLE", "TurnoverRole");
+  if (s.turnover_at.empty()) s.turnover_at = env_or("TURNOVER_AT", "TurnoverAt");
+  return s;
+}
+
+class ReplicateCommand final : public Command {
+ public:
+  std::string_view name() const override { return "replicate"; }
+  std::string_view summary() const override {
+    return "Keep a replica table equal to a primary by consuming its change stream (daemon or Lambda)";
+  }
+  std::string_view group() const override { return "Replication"; }
+
+  void setup(CLI::App& app) override {
+    app.add_option("--primary", s_.primary, "Primary table (region/table or host:port/table): KEYS_ONLY records are read from it");
+    app.add_option("--replica", s_.replica, "Replica table (region/table or host:port/table)");
+    app.add_option("--stream", stream_, "Kinesis stream of change records (daemon mode)");
+    app.add_option("--stream-region", stream_region_, "Region of the stream (default: the primary's)");
+    app.add_option("--lease-table", lease_table_,
+                   "Lease table: a name (in the primary's region/endpoint) or region/table (default: "
+                   "dynarep-leases-<stream>; created on demand, on-demand billing)");
+    app.add_option("--worker-id", worker_id_, "This worker's id in the lease table (default: host:pid:random)");
+    app.add_option("--start-at", start_at_,
+                   "Where shards without a checkpoint start: TRIM_HORIZON (default), LATEST, or a time "
+                   "(ISO 8601 or epoch milliseconds)");
+    app.add_option("--dead-letter", s_.dead_letter,
+                   "Where records that cannot be applied go: a directory (one <shard>.jsonl each) or "
+                   "s3://bucket/prefix (default: stderr only)");
+    app.add_flag("--reread", s_.reread, "Read every key from the primary, also for records that carry images");
+    app.add_option("--turnover-role", s_.turnover_role,
+                   "BEFORE: apply only changes made before --turnover-at; AFTER: only at or after it");
+    app.add_option("--turnover-at", s_.turnover_at, "Turnover time: epoch milliseconds or ISO 8601");
+    app.add_option("--metrics-port", metrics_port_, "Serve Prometheus metrics on this port (0: any free port; default: off)");
+    app.add_option("--metrics-bind", metrics_bind_, "Address for the metrics server (default 127.0.0.1; 0.0.0.0 for all)");
+    add_endpoint_option(app, s_.endpoint);
+    app.add_option("--kinesis-endpoint", kinesis_endpoint_,
+                   "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL or the region's)");
+    app.add_option("--s3-endpoint", s_.s3_endpoint, "S3 endpoint URL for s3:// dead letters");
+    app.add_option("--lease-duration", lease_duration_, "Lease duration: a dead worker's shards move after this (default 10s)");
+    app.add_option("--idle-poll", idle_poll_, "Wait after an empty GetRecords (default 200ms)");
+    app.add_option("--max-records", max_records_, "GetRecords Limit (default 10000)")->check(CLI::Range(1, 10000));
+    app.add_option("--max-leases", max_leases_, "Shards one worker consumes at most (default: no cap)")->check(CLI::Range(0, 100000));
+    app.add_option("--shard-sync-interval", shard_sync_, "How often new shards are looked for (default 60s)");
+    app.add_option("--shutdown-timeout", shutdown_timeout_,
+                   "On SIGTERM, how long a failing batch is still retried before exiting without its checkpoint (default 30s)");
+    app.add_option("--log-interval", log_interval_, "Throughput log line interval (default 10s)");
+    app.add_option("--parallel", s_.parallel, "BatchGetItem/BatchWriteItem calls in flight per batch (default 4)")
+        ->check(CLI::Range(1, 64));
+    app.add_option("--event", event_, "Apply one Lambda event ({\"Records\":[...]}) from FILE or - and exit");
+    app.add_flag("--lambda-runtime", lambda_runtime_,
+                 "Run as a Lambda custom runtime on $AWS_LAMBDA_RUNTIME_API (settings from the environment)");
+  }
+
+  int run(Io& io) override {
+    if (auto st = lease::sync::install_from_env(); !st.ok()) return usage_error(io, name(), st.error().message);
+    if (lambda_runtime_) return run_runtime(io);
+    if (!event_.empty()) return run_event(io);
+    return run_daemon(io);
+  }
+
+ private:
+  int fail(Io& io, const Error& e) {
+    if (e.code == "Usage") return usage_error(io, name(), e.message);
+    return report(io, name(), e);
+  }
+
+  int run_event(Io& io) {
+    std::string text;
+    if (event_ == "-") {
+      text.assign(std::istreambuf_iterator<char>(io.in), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream f(event_, std::ios::binary);
+      if (!f) return report(io, name(), fatal(fmt::format("cannot read event file {}: {}", event_, std::strerror(errno))));
+      text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    }
+    auto rep = make_replicator(s_, nullptr);
+    if (!rep.ok()) return fail(io, rep.error());
+    auto r = replicate::apply_lambda_event(**rep, text, SystemClock::instance());
+    if (!r.ok()) return report(io, name(), r.error());
+    io.out << replicate::apply_result_json(*r) << "\n";
+    return kExitOk;
+  }
+
+  int run_runtime(Io& io) {
+    std::string api = env_or("AWS_LAMBDA_RUNTIME_API");
+    if (api.empty()) return usage_error(io, name(), "--lambda-runtime needs AWS_LAMBDA_RUNTIME_API in the environment");
+    StopSignals signals;
+    replicate::RuntimeOptions ro;
+    ro.api = api;
+    Settings s = settings_from_env(s_);
+    ro.init = [s] { return make_replicator(s, nullptr); };
+    if (auto n = env_or("DYNAREP_LAMBDA_MAX_INVOCATIONS"); !n.empty()) ro.max_invocations = std::atoi(n.c_str());
+    int rc = replicate::run_lambda_runtime(ro, g_stop, SystemClock::instance());
+    return rc == 0 ? kExitOk : kExitFailure;
+  }
+
+  Result<lease::Config> worker_config(const TableTarget& primary) {
+    lease::Config c;
+    c.stream = stream_;
+    c.worker_id = worker_id_;
+    DR_ASSIGN(c.lease_duration, parse_duration(lease_duration_, "--lease-duration"));
+    DR_ASSIGN(c.idle_poll, parse_duration(idle_poll_, "--idle-poll"));
+    DR_ASSIGN(c.shard_sync_interval, parse_duration(shard_sync_, "--shard-sync-interval"));
+    DR_ASSIGN(c.shutdown_timeout, parse_duration(shutdown_timeout_, "--shutdown-timeout"));
+    if (c.lease_duration < 300ms) return usage("--lease-duration must be at least 300ms");
+    c.max_records = max_records_;
+    c.max_leases = max_leases_;
+    if (start_at_.empty() || start_at_ == "TRIM_HORIZON") {
+      c.initial_position = lease::StartPosition::trim_horizon();
+    } else if (start_at_ == "LATEST") {
+      c.initial_position = lease::StartPosition::latest();
+    } else {
+      auto t = replicate::parse_turnover_time(start_at_);
+      if (!t.ok()) return usage("--start-at: expected TRIM_HORIZON, LATEST or a time (ISO 8601 or epoch ms)");
+      c.initial_position = lease::StartPosition::at_timestamp(*t);
+    }
+    (void)primary;
+    return c;
+  }
+
+  int run_daemon(Io& io) {
+    if (stream_.empty()) return usage_error(io, name(), "--stream is required (or --event / --lambda-runtime)");
+    if (s_.primary.empty()) return usage_error(io, name(), "--primary is required with --stream");
+    if (s_.replica.empty()) return usage_error(io, name(), "--replica is required");
+    auto primary = open_table(s_.primary, s_.endpoint);
+    if (!primary.ok()) return usage_error(io, name(), primary.error().describe());
+    auto cfg = worker_config(*primary);
+    if (!cfg.ok()) return fail(io, cfg.error());
+    auto log_every = parse_duration(log_interval_, "--log-interval");
+    if (!log_every.ok()) return fail(io, log_every.error());
+
+    // Lease table: a name in the primary's endpoint, or a full location.
+    std::shared_ptr<dynamodb::Client> lease_db = primary->client;
+    std::string lease_table = lease_table_.empty() ? lease::default_lease_table(stream_) : lease_table_;
+    if (lease_table.find('/') != std::string::npos) {
+      auto lt = open_table(lease_table, s_.endpoint);
+      if (!lt.ok()) return usage_error(io, name(), lt.error().describe());
+      lease_db = lt->client;
+      lease_table = lt->table();
+    }
+    cfg->lease_table = lease_table;
+
+    auto metrics = std::make_shared<replicate::Metrics>();
+    auto rep = make_replicator(s_, metrics);
+    if (!rep.ok()) return fail(io, rep.error());
+
+    std::string region = stream_region_.empty() ? primary->location.endpoint.region : stream_region_;
+    auto kinesis_aws = std::make_shared<aws::AwsClient>(
+        aws::resolve_endpoint(aws::Service::kKinesis, region, kinesis_endpoint_),
+        aws::default_credentials_chain(SystemClock::instance()));
+    kinesis::Client kinesis(kinesis_aws);
+
+    replicate::ReplicationProcessor processor(**rep);
+    lease::Worker worker(*cfg, kinesis, *lease_db, processor, SystemClock::instance());
+    const replicate::ReplicatorOptions& ro = (*rep)->options();
+
+    auto body = [&]() {
+      std::string out;
+      metrics->render(out);
+      replicate::render_worker_metrics(out, worker);
+      bool headers = true;
+      auto add = [&](std::string_view label, const aws::AwsClient* c) {
+        if (c == nullptr) return;
+        replicate::render_aws_metrics(out, label, c->stats(), headers);
+        headers = false;
+      };
+      add("primary", ro.primary ? &ro.primary->aws() : nullptr);
+      if (ro.replica.get() != ro.primary.get()) add("replica", &ro.replica->aws());
+      add("kinesis", kinesis_aws.get());
+      if (lease_db.get() != ro.primary.get() && lease_db.get() != ro.replica.get()) add("leases", &lease_db->aws());
+      return out;
+    };
+    std::unique_ptr<replicate::MetricsServer> server;
+    if (metrics_port_ >= 0) {
+      auto srv = replicate::MetricsServer::start(metrics_bind_, metrics_port_, body);
+      if (!srv.ok()) return report(io, name(), srv.error());
+      server = std::move(srv).value();
+      spdlog::info("metrics on http://{}:{}/metrics", metrics_bind_, server->port());
+    }
+
+    spdlog::info("replicating {} -> {} from stream {} as worker {} (dead letters: {}{}{})", s_.primary, s_.replica,
+                 stream_, worker.worker_id(), ro.dead_letters ? ro.dead_letters->describe() : "stderr only",
+                 ro.reread ? ", re-reading images" : "",
+                 ro.turnover ? fmt::format(", turnover {} {}", s_.turnover_role, s_.turnover_at) : "");
+
+    StopSignals signals;
+    std::atomic<bool> done{false};
+    std::mutex mu;
+    std::condition_variable cv;
+    // Periodic throughput line, and a watchdog for a graceful stop that does not finish.
+    std::thread reporter([&] {
+      auto last = std::chrono::steady_clock::now();
+      int64_t last_applied = 0;
+      std::optional<std::chrono::steady_clock::time_point> stop_seen;
+      std::unique_lock lock(mu);
+      while (!done.load()) {
+        cv.wait_for(lock, 200ms);
+        auto now = std::chrono::steady_clock::now();
+        if (g_stop.load() && !stop_seen) stop_seen = now;
+        if (stop_seen && now - *stop_seen > cfg->shutdown_timeout + 30s) {
+          spdlog::error("graceful stop did not finish in time; exiting without releasing leases");
+          std::_Exit(kExitFailure);
+        }
+        if (now - last < *log_every) continue;
+        int64_t applied = metrics->applied.load();
+        double secs = std::chrono::duration<double>(now - last).count();
+        int64_t behind = 0;
+        auto shards = worker.shard_status();
+        for (const auto& sh : shards) behind = std::max(behind, sh.millis_behind_latest);
+        spdlog::info("replicated {} records ({:.0f}/s); puts {}, deletes {}, dead letters {}, skipped {}; "
+                     "shards {}, max behind {} ms; lag p50 <= {}s p99 <= {}s",
+                     applied - last_applied, static_cast<double>(applied - last_applied) / secs, metrics->puts.load(),
+                     metrics->deletes.load(), metrics->dead_lettered.load(), metrics->skipped.load(), shards.size(),
+                     behind, metrics->lag.quantile_bound(0.5), metrics->lag.quantile_bound(0.99));
+        last = now;
+        last_applied = applied;
+      }
+    });
+    Status st = worker.run(g_stop);
+    {
+      std::lock_guard lock(mu);
+      done.store(true);
+    }
+    cv.notify_all();
+    reporter.join();
+    server.reset();
+    if (!st.ok()) return report(io, name(), st.error());
+    spdlog::info("stopped: {} records applied, {} dead-lettered", metrics->applied.load(), metrics->dead_lettered.load());
+    return kExitOk;
+  }
+
+  Settings s_;
+  std::string stream_, stream_region_, lease_table_, worker_id_, start_at_, kinesis_endpoint_;
+  std::string metrics_bind_ = "127.0.0.1";
+  int metrics_port_ = -1;
+  std::string lease_duration_ = "10s", idle_poll_ = "200ms", shard_sync_ = "60s", shutdown_timeout_ = "30s",
+              log_interval_ = "10s";
+  int max_records_ = 10000;
+  int max_leases_ = 0;
+  std::string event_;
+  bool lambda_runtime_ = false;
+};
+
+// A Lambda custom runtime starts the file named `bootstrap`. The command line parser (cli::run)
+// needs a subcommand, so when this binary runs under that name, re-execute it as
+// `dynarep replicate --lambda-runtime` before main() parses anything. (A check of argv[0] in
+// main() would be simpler: see docs/replication.md.)
+[[maybe_unused]] const bool bootstrap_reexec = [] {
+  const char* self = program_invocation_short_name;
+  if (self == nullptr || std::strcmp(self, "bootstrap") != 0) return false;
+  if (std::getenv("DYNAREP_BOOTSTRAP_REEXEC") != nullptr) return false;  // never loop
+  ::setenv("DYNAREP_BOOTSTRAP_REEXEC", "1", 1);
+  char arg0[] = "dynarep";
+  char arg1[] = "replicate";
+  char arg2[] = "--lambda-runtime";
+  char* argv[] = {arg0, arg1, arg2, nullptr};
+  ::execv("/proc/self/exe", argv);
+  return false;  // exec failed: main() will report the usage error
+}();
+
+}  // namespace
+}  // namespace dynarep::cli
+
+using dynarep::cli::ReplicateCommand;
+DYNAREP_REGISTER_COMMAND(ReplicateCommand)

@@ -1,0 +1,254 @@
+#include "lease/coordinator.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <set>
+#include <stdexcept>
+
+#include "lease/detail/balance.h"
+#include "lease/sync_point.h"
+
+namespace dynarep::lease {
+
+LeaseCoordinator::LeaseCoordinator(LeaseStore& store, Clock& clock, CoordinatorOptions options)
+    : store_(store), clock_(clock), opt_(std::move(options)) {
+  if (opt_.worker_id.empty()) throw std::invalid_argument("LeaseCoordinator: empty worker id");
+  if (opt_.lease_duration <= std::chrono::milliseconds(0)) {
+    throw std::invalid_argument("LeaseCoordinator: lease_duration must be positive");
+  }
+  uint64_t seed = opt_.seed != 0 ? opt_.seed : std::hash<std::string>{}(opt_.worker_id);
+  rng_.seed(seed);
+}
+
+std::shared_ptr<LeaseCoordinator::Held> LeaseCoordinator::find(const std::string& shard) const {
+  std::lock_guard lock(mu_);
+  auto it = held_.find(shard);
+  return it == held_.end() ? nullptr : it->second;
+}
+
+void LeaseCoordinator::mark_lost(const std::string& shard, const std::shared_ptr<Held>& h, std::string_view why) {
+  h->lost->store(true);
+  {
+    std::lock_guard lock(mu_);
+    auto it = held_.find(shard);
+    if (it != held_.end() && it->second == h) held_.erase(it);
+  }
+  spdlog::warn("lease {} lost by {}: {}", shard, opt_.worker_id, why);
+}
+
+Result<bool> LeaseCoordinator::resolve_conflict(Lease& lease, const Lease& before, Op op, const std::string& owner,
+                                                const std::string& checkpoint_value) {
+  DR_ASSIGN(std::optional<Lease> cur, store_.get(before.key));
+  if (!cur) return false;
+  if (cur->counter != before.counter + 1) return false;
+  bool ours = false;
+  switch (op) {
+    case Op::kRenew:
+    case Op::kTake:
+      ours = cur->owner == owner;
+      break;
+    case Op::kCheckpoint:
+      ours = cur->owner == owner && cur->checkpoint == checkpoint_value;
+      break;
+    case Op::kEvict:
+      ours = !cur->owned();
+      break;
+  }
+  if (!ours) return false;
+  spdlog::debug("lease {}: a retried write found its own earlier attempt applied", before.key);
+  lease = *cur;
+  return true;
+}
+
+Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
+  const auto now = clock_.steady_now();
+  DR_ASSIGN(std::vector<Lease> all, store_.list());
+
+  detail::BalanceInput in;
+  in.me = opt_.worker_id;
+  in.max_leases = opt_.max_leases;
+  detail::BalancePlan plan;
+  {
+    std::lock_guard lock(mu_);
+    std::set<std::string> present;
+    for (const auto& l : all) {
+      present.insert(l.key);
+      auto it = seen_.find(l.key);
+      if (it == seen_.end()) {
+        seen_[l.key] = Seen{l.counter, l.owner, now};
+      } else if (it->second.counter != l.counter) {
+        it->second = Seen{l.counter, l.owner, now};
+      }
+      const Seen& s = seen_[l.key];
+      // Unowned: free at once. Owned: expired once its counter stood still for a lease duration here.
+      bool expired = !l.owned() || now - s.since >= opt_.lease_duration;
+      if (expired) in.expired.insert(l.key);
+    }
+    for (auto it = seen_.begin(); it != seen_.end();) {
+      it = present.count(it->first) == 0 ? seen_.erase(it) : std::next(it);
+    }
+    for (const auto& [k, h] : held_) in.held.insert(k);
+    in.leases = all;
+    plan = detail::plan_take(in, rng_);
+    view_ = LeaseView{static_cast<int>(all.size()), plan.eligible, plan.workers, plan.target, plan.mine};
+  }
+
+  std::map<std::string, const Lease*> by_key;
+  for (const auto& l : all) by_key[l.key] = &l;
+  std::vector<TakenLease> taken;
+  auto try_take = [&](const std::string& key, bool steal) {
+    Lease lease = *by_key.at(key);
+    const Lease before = lease;
+    sync::hit(sync::kBeforeTake, key);
+    const auto started = clock_.steady_now();
+    auto r = store_.take(lease, opt_.worker_id);
+    if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kTake, opt_.worker_id, "");
+    if (!r.ok()) {
+      spdlog::warn("lease {}: taking failed: {}", key, r.error().describe());
+      return;
+    }
+    if (!*r) {
+      spdlog::debug("lease {}: another worker took it first", key);
+      return;
+    }
+    sync::hit(sync::kAfterTake, key);
+    auto h = std::make_shared<Held>();
+    h->lease = lease;
+    h->last_renewed = started;
+    {
+      std::lock_guard lock(mu_);
+      held_[key] = h;
+      seen_[key] = Seen{lease.counter, lease.owner, started};
+    }
+    spdlog::info("lease {} taken by {}{} (checkpoint {}, was {})", key, opt_.worker_id, steal ? " (stolen)" : "",
+                 lease.checkpoint, before.owned() ? before.owner : "unowned");
+    taken.push_back(TakenLease{lease, steal});
+  };
+  for (const auto& k : plan.take) try_take(k, false);
+  for (const auto& k : plan.steal) try_take(k, true);
+  return taken;
+}
+
+std::vector<std::string> LeaseCoordinator::renew_leases() {
+  std::vector<std::pair<std::string, std::shared_ptr<Held>>> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    snapshot.assign(held_.begin(), held_.end());
+  }
+  std::vector<std::string> lost;
+  for (auto& [shard, h] : snapshot) {
+    std::unique_lock wl(h->write_mu);
+    if (h->lost->load()) continue;
+    sync::hit(sync::kBeforeRenew, shard);
+    const auto started = clock_.steady_now();
+    Lease lease = h->lease;
+    const Lease before = lease;
+    auto r = store_.renew(lease);
+    if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kRenew, opt_.worker_id, "");
+    if (r.ok() && *r) {
+      h->lease = lease;
+      h->last_renewed = started;
+      sync::hit(sync::kAfterRenew, shard);
+      continue;
+    }
+    if (r.ok()) {
+      mark_lost(shard, h, "renewal found the lease changed (taken by another worker)");
+      lost.push_back(shard);
+      continue;
+    }
+    if (clock_.steady_now() - h->last_renewed >= opt_.lease_duration) {
+      mark_lost(shard, h,
+                fmt::format("not renewed for the lease duration ({} ms); last error: {}",
+                            opt_.lease_duration.count(), r.error().describe()));
+      lost.push_back(shard);
+    } else {
+      spdlog::warn("lease {}: renewal failed (will retry): {}", shard, r.error().describe());
+    }
+  }
+  return lost;
+}
+
+Result<bool> LeaseCoordinator::checkpoint(const std::string& shard, const std::string& value) {
+  auto h = find(shard);
+  if (!h) return false;
+  std::unique_lock wl(h->write_mu);
+  if (h->lost->load()) return false;
+  sync::hit(sync::kBeforeCheckpoint, shard);
+  const auto started = clock_.steady_now();
+  Lease lease = h->lease;
+  const Lease before = lease;
+  auto r = store_.checkpoint(lease, value);
+  if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kCheckpoint, opt_.worker_id, value);
+  if (!r.ok()) return std::move(r).error();
+  if (!*r) {
+    mark_lost(shard, h, fmt::format("checkpoint {} found the lease changed", value));
+    return false;
+  }
+  h->lease = lease;
+  h->last_renewed = started;  // the counter moved: as good as a renewal
+  sync::hit(sync::kAfterCheckpoint, shard);
+  return true;
+}
+
+Result<bool> LeaseCoordinator::release(const std::string& shard) {
+  auto h = find(shard);
+  if (!h) return false;
+  std::unique_lock wl(h->write_mu);
+  if (h->lost->load()) return false;
+  sync::hit(sync::kBeforeRelease, shard);
+  Lease lease = h->lease;
+  const Lease before = lease;
+  auto r = store_.evict(lease);
+  if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kEvict, opt_.worker_id, "");
+  if (!r.ok()) return std::move(r).error();
+  h->lost->store(true);  // no longer ours either way: its consumer must not write again
+  {
+    std::lock_guard lock(mu_);
+    auto it = held_.find(shard);
+    if (it != held_.end() && it->second == h) held_.erase(it);
+  }
+  if (*r) {
+    sync::hit(sync::kAfterRelease, shard);
+    spdlog::info("lease {} released by {}", shard, opt_.worker_id);
+  }
+  return *r;
+}
+
+void LeaseCoordinator::drop(const std::string& shard) {
+  std::lock_guard lock(mu_);
+  auto it = held_.find(shard);
+  if (it == held_.end()) return;
+  it->second->lost->store(true);
+  held_.erase(it);
+}
+
+bool LeaseCoordinator::holds(const std::string& shard) const { return find(shard) != nullptr; }
+
+std::optional<Lease> LeaseCoordinator::held_lease(const std::string& shard) const {
+  auto h = find(shard);
+  if (!h) return std::nullopt;
+  std::lock_guard wl(h->write_mu);
+  return h->lease;
+}
+
+std::vector<std::string> LeaseCoordinator::held_shards() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [k, h] : held_) out.push_back(k);
+  return out;
+}
+
+std::shared_ptr<const std::atomic<bool>> LeaseCoordinator::lost_flag(const std::string& shard) const {
+  auto h = find(shard);
+  if (!h) return nullptr;
+  return h->lost;
+}
+
+LeaseView LeaseCoordinator::last_view() const {
+  std::lock_guard lock(mu_);
+  return view_;
+}
+
+}  // namespace dynarep::lease

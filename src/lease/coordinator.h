@@ -1,0 +1,121 @@
+// The lease side of a worker, without threads or I/O of its own: taking (balanced), renewing,
+// checkpointing and releasing leases in a LeaseStore, with time from an injected Clock. The
+// Worker calls take_leases() and renew_leases() on timers and checkpoint() from shard
+// consumers; unit tests call them directly with a ManualClock (tests/lease).
+//
+// Expiry is judged by this observer's own clock, never by timestamps in the table (clocks of
+// different hosts disagree): a lease is expired when its counter has not changed for
+// lease_duration as seen here. A lease first seen unowned is available at once; a lease first
+// seen owned is given a full lease_duration from that moment.
+//
+// A lost lease is an outcome, not an exception: renew/checkpoint/release answer false (or list
+// it as lost) and the lease is dropped from the held set. Writes to one held lease are
+// serialised (renewal vs checkpoint), so a failed condition always means another writer.
+//
+// Thread-safe: take_leases, renew_leases, checkpoint and release may run on different threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "lease/lease.h"
+#include "lease/lease_store.h"
+
+namespace dynarep::lease {
+
+struct CoordinatorOptions {
+  std::string worker_id;                            // required
+  std::chrono::milliseconds lease_duration{10000};  // default 10 s (the KCL's failover time)
+  int max_leases = 0;                               // leases held at most; 0 (default): no cap
+  uint64_t seed = 0;  // for the random pick among free leases; 0 (default): from the worker id
+};
+
+struct TakenLease {
+  Lease lease;
+  bool stolen = false;  // taken from a live worker (that worker stops at its next renewal)
+};
+
+// What the last take cycle saw, for logs and metrics.
+struct LeaseView {
+  int leases = 0;    // in the table
+  int eligible = 0;  // not finished, parents finished
+  int workers = 0;
+  int target = 0;
+  int mine = 0;
+};
+
+class LeaseCoordinator {
+ public:
+  LeaseCoordinator(LeaseStore& store, Clock& clock, CoordinatorOptions options);
+
+  // One taker cycle: lists the leases, updates what this observer has seen of their counters,
+  // and takes (or steals) what plan_take decides. Returns the leases taken in this cycle.
+  // An error only when listing failed; a lease someone else took first is skipped.
+  Result<std::vector<TakenLease>> take_leases();
+
+  // Renews every held lease once. Returns the shards lost in this round: a failed condition
+  // (someone took it), or no successful renewal for lease_duration (others may take it now).
+  std::vector<std::string> renew_leases();
+
+  // Records `value` (a sequence number or SHARD_END) for a held lease. true: written; false:
+  // the lease is lost (not held, taken by someone else); an Error: try again.
+  Result<bool> checkpoint(const std::string& shard, const std::string& value);
+
+  // Gives a held lease up (removes the owner) so another worker can take it at once. true:
+  // released; false: it was lost already. Either way it is no longer held.
+  Result<bool> release(const std::string& shard);
+
+  // Forgets a held lease without writing (its consumer stopped because it was lost).
+  void drop(const std::string& shard);
+
+  [[nodiscard]] bool holds(const std::string& shard) const;
+  // A held lease's latest known state.
+  [[nodiscard]] std::optional<Lease> held_lease(const std::string& shard) const;
+  [[nodiscard]] std::vector<std::string> held_shards() const;
+  // A flag set when the held lease `shard` is lost (for its consumer to watch); null if not held.
+  [[nodiscard]] std::shared_ptr<const std::atomic<bool>> lost_flag(const std::string& shard) const;
+  [[nodiscard]] LeaseView last_view() const;
+  [[nodiscard]] const std::string& worker_id() const { return opt_.worker_id; }
+  [[nodiscard]] std::chrono::milliseconds lease_duration() const { return opt_.lease_duration; }
+
+ private:
+  struct Held {
+    std::mutex write_mu;  // serialises this lease's conditional writes
+    Lease lease;          // guarded by write_mu
+    std::chrono::steady_clock::time_point last_renewed;  // start of the last successful write
+    std::shared_ptr<std::atomic<bool>> lost = std::make_shared<std::atomic<bool>>(false);
+  };
+  enum class Op { kRenew, kTake, kCheckpoint, kEvict };
+  struct Seen {
+    int64_t counter = 0;
+    std::string owner;
+    std::chrono::steady_clock::time_point since;  // when this observer saw the counter change
+  };
+
+  std::shared_ptr<Held> find(const std::string& shard) const;
+  void mark_lost(const std::string& shard, const std::shared_ptr<Held>& h, std::string_view why);
+  // After a write answered "condition failed": was it our own write, applied on an earlier
+  // attempt whose answer was lost? Reads the lease back; true (and `lease` updated) if so.
+  Result<bool> resolve_conflict(Lease& lease, const Lease& before, Op op, const std::string& owner,
+                                const std::string& checkpoint_value);
+
+  LeaseStore& store_;
+  Clock& clock_;
+  CoordinatorOptions opt_;
+  mutable std::mutex mu_;  // guards held_, seen_, view_, rng_
+  std::map<std::string, std::shared_ptr<Held>> held_;
+  std::map<std::string, Seen> seen_;
+  LeaseView view_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace dynarep::lease

@@ -1,0 +1,297 @@
+#include "replicate/replicator.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "dynamodb/client.h"
+#include "model/codec.h"
+#include "replicate/detail/plan.h"
+
+namespace dynarep::replicate {
+
+struct WriteSlot {
+  size_t action = 0;  // index into the plan's actions
+  dynamodb::WriteRequest request;
+};
+
+namespace {
+
+// Runs fn(0..n-1) on up to `parallel` threads (the calling thread included).
+void run_parallel(size_t n, int parallel, const std::function<void(size_t)>& fn) {
+  if (n == 0) return;
+  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(parallel, 1)));
+  std::atomic<size_t> next{0};
+  auto body = [&] {
+    for (size_t i = next++; i < n; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(body);
+  body();
+  for (auto& t : pool) t.join();
+}
+
+// Errors that a single record causes and that retrying cannot fix.
+bool record_specific(const Error& e) { return e.kind == ErrorKind::kInvalidInput; }
+
+}  // namespace
+
+Result<model::KeySchema> check_tables(dynamodb::Client* primary, const std::string& primary_table,
+                                      dynamodb::Client& replica, const std::string& replica_table) {
+  DR_ASSIGN(dynamodb::TableDescription r, replica.describe_table(replica_table));
+  if (primary == nullptr) return r.key_schema;
+  DR_ASSIGN(dynamodb::TableDescription p, primary->describe_table(primary_table));
+  const auto& a = p.key_schema;
+  const auto& b = r.key_schema;
+  if (a.hash_name != b.hash_name || a.hash_type != b.hash_type || a.range_name != b.range_name ||
+      (a.has_range() && a.range_type != b.range_type)) {
+    auto show = [](const model::KeySchema& k) {
+      std::string s = fmt::format("{} ({})", k.hash_name, model::type_tag(k.hash_type));
+      if (k.has_range()) s += fmt::format(", {} ({})", k.range_name, model::type_tag(k.range_type));
+      return s;
+    };
+    return invalid_input(fmt::format("tables {} and {} have different keys: {} vs {}", primary_table, replica_table,
+                                     show(a), show(b)));
+  }
+  return p.key_schema;
+}
+
+Replicator::Replicator(ReplicatorOptions options)
+    : opt_(std::move(options)),
+      metrics_(opt_.metrics ? opt_.metrics : std::make_shared<Metrics>()),
+      sink_(opt_.dead_letters ? opt_.dead_letters : std::make_shared<LogDeadLetterSink>()),
+      clock_(opt_.clock != nullptr ? *opt_.clock : SystemClock::instance()) {
+  if (!opt_.replica) throw std::invalid_argument("Replicator: no replica client");
+}
+
+Status Replicator::read_primary(const std::vector<model::Item>& keys, std::vector<std::optional<model::Item>>& found,
+                                std::vector<std::pair<size_t, std::string>>& bad) {
+  found.assign(keys.size(), std::nullopt);
+  const size_t chunk = dynamodb::kMaxBatchGet;
+  const size_t chunks = (keys.size() + chunk - 1) / chunk;
+  std::vector<Status> status(chunks);
+  std::vector<std::vector<std::pair<size_t, std::string>>> bad_per(chunks);
+  run_parallel(chunks, opt_.parallel, [&](size_t c) {
+    const size_t begin = c * chunk;
+    const size_t end = std::min(keys.size(), begin + chunk);
+    std::vector<model::Item> part(keys.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  keys.begin() + static_cast<std::ptrdiff_t>(end));
+    auto r = opt_.primary->batch_get_all(opt_.primary_table, part, true);
+    if (r.ok()) {
+      std::unordered_map<std::string, size_t> index;
+      for (size_t i = begin; i < end; ++i) index.emplace(model::canonical_bytes(keys[i]), i);
+      for (auto& item : r->items) {
+        auto k = model::extract_key(item, opt_.key_schema);
+        if (!k.ok()) continue;  // cannot happen for items of this table
+        auto it = index.find(model::canonical_bytes(*k));
+        if (it != index.end()) found[it->second] = std::move(item);
+      }
+      return;
+    }
+    if (!record_specific(r.error())) {
+      status[c] = std::move(r).error();
+      return;
+    }
+    // One key spoils the whole call: find it with single reads.
+    spdlog::warn("table {}: BatchGetItem rejected ({}); reading {} keys one by one", opt_.primary_table,
+                 r.error().describe(), part.size());
+    for (size_t i = begin; i < end; ++i) {
+      auto g = opt_.primary->get_item(opt_.primary_table, keys[i], true);
+      if (g.ok()) {
+        found[i] = std::move(g).value();
+      } else if (record_specific(g.error())) {
+        bad_per[c].emplace_back(i, "the primary rejects the key: " + g.error().describe());
+      } else {
+        status[c] = std::move(g).error();
+        return;
+      }
+    }
+  });
+  for (auto& s : status) DR_TRY(s);
+  for (auto& b : bad_per) bad.insert(bad.end(), b.begin(), b.end());
+  metrics_->keys_read += static_cast<int64_t>(keys.size());
+  return {};
+}
+
+Status Replicator::write_replica(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad) {
+  // Groups of whole BatchWriteItem calls, one group per thread; keys are distinct (one action
+  // per key), so the order between calls does not matter.
+  const size_t per_call = dynamodb::kMaxBatchWrite;
+  const size_t calls = (writes.size() + per_call - 1) / per_call;
+  const size_t groups = std::min<size_t>(calls, static_cast<size_t>(std::max(opt_.parallel, 1)));
+  std::vector<std::vector<size_t>> group_slots(groups);
+  for (size_t c = 0; c < calls; ++c) {
+    for (size_t i = c * per_call; i < std::min(writes.size(), (c + 1) * per_call); ++i) {
+      group_slots[c % groups].push_back(i);
+    }
+  }
+  std::vector<Status> status(groups);
+  std::vector<std::vector<std::pair<size_t, std::string>>> bad_per(groups);
+  run_parallel(groups, opt_.parallel, [&](size_t g) {
+    std::vector<dynamodb::WriteRequest> reqs;
+    reqs.reserve(group_slots[g].size());
+    for (size_t i : group_slots[g]) reqs.push_back(writes[i].request);
+    auto r = opt_.replica->batch_write_all(opt_.replica_table, reqs);
+    if (r.ok()) return;
+    if (!record_specific(r.error())) {
+      status[g] = std::move(r).error();
+      return;
+    }
+    spdlog::warn("table {}: BatchWriteItem rejected ({}); writing {} items one by one", opt_.replica_table,
+                 r.error().describe(), reqs.size());
+    for (size_t i : group_slots[g]) {
+      const auto& w = writes[i].request;
+      Status st = w.kind == dynamodb::WriteRequest::Kind::kPut ? opt_.replica->put_item(opt_.replica_table, w.item)
+                                                                : opt_.replica->delete_item(opt_.replica_table, w.item);
+      if (st.ok()) continue;
+      if (record_specific(st.error())) {
+        bad_per[g].emplace_back(writes[i].action, "the replica rejects the write: " + st.error().describe());
+      } else {
+        status[g] = std::move(st).error();
+        return;
+      }
+    }
+  });
+  for (auto& s : status) DR_TRY(s);
+  for (auto& b : bad_per) bad.insert(bad.end(), b.begin(), b.end());
+  return {};
+}
+
+Result<ApplyResult> Replicator::apply(const std::vector<ChangeInput>& inputs) {
+  ApplyResult out;
+  out.received = static_cast<int64_t>(inputs.size());
+  detail::PlanOptions po;
+  po.reread = opt_.reread;
+  po.have_primary = opt_.primary != nullptr;
+  po.turnover = opt_.turnover;
+  detail::Plan plan = detail::plan_batch(inputs, opt_.key_schema, po);
+
+  std::vector<DeadLetter> letters;
+  const auto now_wall = clock_.now();
+  auto letter = [&](size_t input, const std::string& reason) {
+    const ChangeInput& in = inputs[input];
+    letters.push_back(DeadLetter{now_wall, in.shard, in.sequence_number, in.partition_key, reason, in.raw});
+  };
+  for (const auto& r : plan.rejected) letter(r.input, r.reason);
+
+  std::vector<bool> dropped(plan.actions.size(), false);
+  // Reads from the primary.
+  std::vector<size_t> reads;
+  for (size_t a = 0; a < plan.actions.size(); ++a) {
+    if (plan.actions[a].kind == detail::KeyAction::Kind::kRead) reads.push_back(a);
+  }
+  if (!reads.empty()) {
+    std::vector<model::Item> keys;
+    keys.reserve(reads.size());
+    for (size_t a : reads) keys.push_back(plan.actions[a].key);
+    std::vector<std::optional<model::Item>> found;
+    std::vector<std::pair<size_t, std::string>> bad;
+    auto st = read_primary(keys, found, bad);
+    if (!st.ok()) {
+      metrics_->batch_errors++;
+      return std::move(st).error().with_context("reading from primary table " + opt_.primary_table);
+    }
+    for (const auto& [i, reason] : bad) {
+      dropped[reads[i]] = true;
+      letter(plan.actions[reads[i]].input, reason);
+    }
+    for (size_t i = 0; i < reads.size(); ++i) {
+      auto& a = plan.actions[reads[i]];
+      if (dropped[reads[i]]) continue;
+      if (found[i]) {
+        a.kind = detail::KeyAction::Kind::kPut;
+        a.image = std::move(found[i]);
+      } else {
+        a.kind = detail::KeyAction::Kind::kDelete;
+      }
+    }
+  }
+
+  // Writes to the replica.
+  std::vector<WriteSlot> writes;
+  for (size_t a = 0; a < plan.actions.size(); ++a) {
+    if (dropped[a]) continue;
+    auto& act = plan.actions[a];
+    WriteSlot w;
+    w.action = a;
+    if (act.kind == detail::KeyAction::Kind::kPut) {
+      w.request.kind = dynamodb::WriteRequest::Kind::kPut;
+      w.request.item = *act.image;
+    } else {
+      w.request.kind = dynamodb::WriteRequest::Kind::kDelete;
+      w.request.item = act.key;
+    }
+    writes.push_back(std::move(w));
+  }
+  if (!writes.empty()) {
+    std::vector<std::pair<size_t, std::string>> bad;
+    auto st = write_replica(writes, bad);
+    if (!st.ok()) {
+      metrics_->batch_errors++;
+      return std::move(st).error().with_context("writing to replica table " + opt_.replica_table);
+    }
+    for (const auto& [a, reason] : bad) {
+      dropped[a] = true;
+      letter(plan.actions[a].input, reason);
+    }
+  }
+
+  // Dead letters last: a batch retried because of a write failure does not write them twice.
+  if (!letters.empty()) {
+    for (const auto& d : letters) {
+      spdlog::error("dead letter: shard {} sequence number {}: {}", d.shard, d.sequence_number, d.reason);
+    }
+    auto st = sink_->write(letters);
+    if (!st.ok()) {
+      metrics_->batch_errors++;
+      return std::move(st).error();
+    }
+  }
+
+  // Counting.
+  const auto now = clock_.now();
+  for (size_t a = 0; a < plan.actions.size(); ++a) {
+    if (dropped[a]) continue;
+    const auto& act = plan.actions[a];
+    if (act.kind == detail::KeyAction::Kind::kPut) {
+      ++out.puts;
+    } else {
+      ++out.deletes;
+    }
+    out.applied += static_cast<int64_t>(act.inputs.size());
+    out.superseded += static_cast<int64_t>(act.inputs.size() - 1);
+    for (size_t i : act.inputs) {
+      if (auto t = inputs[i].arrival ? inputs[i].arrival : inputs[i].event_time()) {
+        metrics_->lag.observe(std::chrono::duration<double>(now - *t).count());
+      }
+    }
+  }
+  out.skipped = static_cast<int64_t>(plan.skipped.size());
+  out.dead_lettered = static_cast<int64_t>(letters.size());
+  if (!plan.unknown_time.empty()) {
+    spdlog::warn("turnover: {} records carry no creation or arrival time; applied them anyway",
+                 plan.unknown_time.size());
+  }
+  metrics_->received += out.received;
+  metrics_->applied += out.applied;
+  metrics_->superseded += out.superseded;
+  metrics_->skipped += out.skipped;
+  metrics_->dead_lettered += out.dead_lettered;
+  metrics_->puts += out.puts;
+  metrics_->deletes += out.deletes;
+  return out;
+}
+
+Status ReplicationProcessor::process(const lease::ShardBatch& batch) {
+  auto inputs = inputs_from_kinesis(batch.shard_id, batch.records);
+  auto r = replicator_.apply(inputs);
+  if (!r.ok()) return std::move(r).error().with_context("shard " + batch.shard_id);
+  return {};
+}
+
+}  // namespace dynarep::replicate

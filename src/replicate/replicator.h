@@ -1,0 +1,113 @@
+// The replication rule (CONTRACT.md §3), applied a batch at a time:
+//   - parse each record (stream::parse_change_record); keep the LAST change per key (records for
+//     one key are ordered within a shard, and a batch is one shard's);
+//   - KEYS_ONLY records (and every record with --reread): read the keys from the primary with
+//     consistent BatchGetItem (100 keys a call, unprocessed keys retried); present -> put the
+//     item on the replica, absent -> delete it there;
+//   - records with images (DynamoDB Streams, Kinesis Data Streams for DynamoDB): INSERT/MODIFY
+//     put NewImage, REMOVE deletes; a record without NewImage is read from the primary;
+//   - writes go out as BatchWriteItem calls (unprocessed items retried until done).
+// Applying is idempotent: re-applying a batch, or an older batch after a newer one, leaves the
+// replica at the primary's state for KEYS_ONLY records (each read sees the primary's latest).
+//
+// Never dies on one bad record: a record that cannot be parsed or applied (malformed JSON,
+// missing keys, key schema mismatch, item too large, a key DynamoDB rejects) is counted, logged
+// with shard and sequence number, written to the dead-letter sink, and skipped. Transient
+// failures (throttling, 5xx, network) are returned as errors so the whole batch is retried, and
+// are never dead-lettered.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "lease/worker.h"
+#include "model/item.h"
+#include "replicate/change.h"
+#include "replicate/dead_letter.h"
+#include "replicate/metrics.h"
+#include "replicate/turnover.h"
+
+namespace dynarep::dynamodb {
+class Client;
+}
+
+namespace dynarep::replicate {
+
+struct WriteSlot;  // replicator.cpp
+
+struct ReplicatorOptions {
+  std::shared_ptr<dynamodb::Client> primary;  // may be null when every record carries images
+  std::string primary_table;
+  std::shared_ptr<dynamodb::Client> replica;  // required
+  std::string replica_table;
+  model::KeySchema key_schema;                // of both tables (see check_tables)
+  bool reread = false;                        // read every key from the primary, images or not
+  std::optional<Turnover> turnover{};
+  std::shared_ptr<DeadLetterSink> dead_letters;  // null: stderr only
+  std::shared_ptr<Metrics> metrics;               // null: a private one
+  int parallel = 4;  // BatchGetItem / BatchWriteItem calls in flight per batch (default 4)
+  Clock* clock = nullptr;  // null: SystemClock
+};
+
+// What one batch did.
+struct ApplyResult {
+  int64_t received = 0;
+  int64_t applied = 0;        // records whose change reached the replica (superseded included)
+  int64_t superseded = 0;
+  int64_t skipped = 0;        // turnover
+  int64_t dead_lettered = 0;
+  int64_t puts = 0;
+  int64_t deletes = 0;
+};
+
+// Describes the replica (and the primary, when given) and returns their key schema; an error
+// when a table is missing or their keys differ.
+Result<model::KeySchema> check_tables(dynamodb::Client* primary, const std::string& primary_table,
+                                      dynamodb::Client& replica, const std::string& replica_table);
+
+class Replicator {
+ public:
+  explicit Replicator(ReplicatorOptions options);
+
+  // Applies one batch. OK when every change is applied or dead-lettered (then, and only then,
+  // the batch may be checkpointed); an error when something must be retried: nothing can be
+  // assumed about which writes were made, so retry the whole batch. Thread-safe.
+  Result<ApplyResult> apply(const std::vector<ChangeInput>& inputs);
+
+  [[nodiscard]] Metrics& metrics() { return *metrics_; }
+  [[nodiscard]] const ReplicatorOptions& options() const { return opt_; }
+
+ private:
+  struct KeyFailure {
+    size_t action = 0;
+    std::string reason;
+  };
+  // Reads keys from the primary: found[i] is the item for keys[i], or nullopt when absent.
+  // Keys DynamoDB rejects (kInvalidInput) are reported in `bad` instead of failing the batch.
+  Status read_primary(const std::vector<model::Item>& keys, std::vector<std::optional<model::Item>>& found,
+                      std::vector<std::pair<size_t, std::string>>& bad);
+  // Writes the requests to the replica; requests DynamoDB rejects are reported in `bad`.
+  Status write_replica(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad);
+
+  ReplicatorOptions opt_;
+  std::shared_ptr<Metrics> metrics_;
+  std::shared_ptr<DeadLetterSink> sink_;
+  Clock& clock_;
+};
+
+// The lease::RecordProcessor that replicates a shard's batches.
+class ReplicationProcessor final : public lease::RecordProcessor {
+ public:
+  explicit ReplicationProcessor(Replicator& replicator) : replicator_(replicator) {}
+  Status process(const lease::ShardBatch& batch) override;
+
+ private:
+  Replicator& replicator_;
+};
+
+}  // namespace dynarep::replicate

@@ -1,0 +1,282 @@
+// LeaseCoordinator with a ManualClock and an in-memory store: expiry as the observer sees it,
+// balancing between workers, stealing, lost leases, ambiguous writes, releases.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "core/clock.h"
+#include "lease/coordinator.h"
+#include "lease/memory_lease_store.h"
+#include "lease/sync_point.h"
+
+namespace dynarep::lease {
+namespace {
+
+using namespace std::chrono_literals;
+using Op = InMemoryLeaseStore::Op;
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void add_shards(int n) {
+    for (int i = 0; i < n; ++i) {
+      Lease l;
+      l.key = "shard-" + std::to_string(i);
+      ASSERT_TRUE(*store_.create(l));
+    }
+  }
+  LeaseCoordinator& worker(const std::string& id) {
+    auto& w = workers_[id];
+    if (!w) {
+      CoordinatorOptions o;
+      o.worker_id = id;
+      o.lease_duration = 10s;
+      o.seed = 42;
+      w = std::make_unique<LeaseCoordinator>(store_, clock_, o);
+    }
+    return *w;
+  }
+  std::vector<std::string> take(const std::string& id) {
+    auto r = worker(id).take_leases();
+    EXPECT_TRUE(r.ok()) << r.error().describe();
+    std::vector<std::string> keys;
+    if (r.ok()) {
+      for (const auto& t : *r) keys.push_back(t.lease.key);
+    }
+    return keys;
+  }
+  std::map<std::string, int> owners() {
+    std::map<std::string, int> out;
+    for (const auto& l : *store_.list()) {
+      if (l.owned()) out[l.owner]++;
+    }
+    return out;
+  }
+
+  ManualClock clock_;
+  InMemoryLeaseStore store_;
+  std::map<std::string, std::unique_ptr<LeaseCoordinator>> workers_;
+};
+
+TEST_F(CoordinatorTest, UnownedLeasesAreTakenAtOnce) {
+  add_shards(3);
+  EXPECT_EQ(take("a").size(), 3u);
+  EXPECT_EQ(worker("a").held_shards().size(), 3u);
+  for (const auto& l : *store_.list()) {
+    EXPECT_EQ(l.owner, "a");
+    EXPECT_EQ(l.counter, 1);
+    EXPECT_EQ(l.owner_switches_since_checkpoint, 1);
+  }
+}
+
+TEST_F(CoordinatorTest, OwnedLeaseExpiresOnlyAfterItsCounterStoodStillForTheDurationHere) {
+  add_shards(1);
+  ASSERT_EQ(take("a").size(), 1u);
+  // b sees the lease owned for the first time: not expired, whatever the table says.
+  EXPECT_TRUE(take("b").empty());
+  clock_.advance(9s);
+  EXPECT_TRUE(take("b").empty());
+  // a renews: the counter moves. b notices at its next look and starts counting from there.
+  EXPECT_TRUE(worker("a").renew_leases().empty());
+  clock_.advance(2s);
+  EXPECT_TRUE(take("b").empty()) << "11 s since b first saw it, but the counter moved";
+  clock_.advance(9s);
+  EXPECT_TRUE(take("b").empty()) << "b must judge from when IT saw the counter change";
+  clock_.advance(1s);
+  // 10 s since b saw the counter change: expired.
+  EXPECT_EQ(take("b").size(), 1u);
+  EXPECT_EQ(store_.peek("shard-0")->owner, "b");
+  EXPECT_EQ(store_.peek("shard-0")->owner_switches_since_checkpoint, 2);
+  // a finds out at its next renewal: lost, an outcome, not an exception.
+  auto lost = worker("a").renew_leases();
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_FALSE(worker("a").holds("shard-0"));
+}
+
+TEST_F(CoordinatorTest, TwoWorkersSplitFourLeasesEvenly) {
+  add_shards(4);
+  EXPECT_EQ(take("a").size(), 4u);  // alone at first
+  // b joins; nothing is free, a holds 4, b 0: b steals one per cycle until 2/2.
+  for (int cycle = 0; cycle < 5; ++cycle) {
+    auto stolen = take("b");
+    EXPECT_LE(stolen.size(), 1u) << "at most one lease stolen per cycle";
+    worker("a").renew_leases();
+    clock_.advance(1s);
+  }
+  auto o = owners();
+  EXPECT_EQ(o["a"], 2);
+  EXPECT_EQ(o["b"], 2);
+  EXPECT_EQ(worker("a").held_shards().size(), 2u);
+  EXPECT_EQ(worker("b").held_shards().size(), 2u);
+}
+
+TEST_F(CoordinatorTest, ThreeWorkersFourLeasesConvergeWithoutPingPong) {
+  add_shards(4);
+  std::map<std::string, int64_t> counters_before;
+  for (int cycle = 0; cycle < 20; ++cycle) {
+    for (const char* w : {"a", "b", "c"}) {
+      take(w);
+      worker(w).renew_leases();
+    }
+    clock_.advance(2s);
+  }
+  auto o = owners();
+  std::vector<int> counts{o["a"], o["b"], o["c"]};
+  std::sort(counts.begin(), counts.end());
+  EXPECT_EQ(counts, (std::vector<int>{1, 1, 2}));
+  // Stable: more cycles move nothing.
+  auto before = *store_.list();
+  for (int cycle = 0; cycle < 10; ++cycle) {
+    for (const char* w : {"a", "b", "c"}) {
+      EXPECT_TRUE(take(w).empty());
+      EXPECT_TRUE(worker(w).renew_leases().empty());
+    }
+    clock_.advance(2s);
+  }
+  auto after = *store_.list();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before[i].owner, after[i].owner);
+}
+
+TEST_F(CoordinatorTest, DeadWorkersLeasesMoveAfterTheLeaseDuration) {
+  add_shards(4);
+  take("a");
+  for (int i = 0; i < 3; ++i) {
+    take("b");
+    worker("a").renew_leases();
+    clock_.advance(1s);
+  }
+  ASSERT_EQ(owners()["b"], 2);
+  // a dies (no more renewals). b keeps renewing and looking.
+  int taken_at = -1;
+  for (int s = 0; s < 15; ++s) {
+    worker("b").renew_leases();
+    if (!take("b").empty() && taken_at < 0) taken_at = s;
+    clock_.advance(1s);
+  }
+  EXPECT_GE(taken_at, 9) << "taken before the lease duration passed";
+  EXPECT_EQ(owners()["b"], 4);
+}
+
+TEST_F(CoordinatorTest, CheckpointAfterAStealIsRefused) {
+  add_shards(1);
+  take("a");
+  ASSERT_TRUE(*worker("a").checkpoint("shard-0", "100"));
+  // b takes the lease (expired in b's eyes).
+  take("b");
+  clock_.advance(11s);
+  ASSERT_EQ(take("b").size(), 1u);
+  auto flag = worker("a").lost_flag("shard-0");
+  ASSERT_TRUE(flag);
+  auto r = worker("a").checkpoint("shard-0", "200");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r) << "a lost the lease: its checkpoint must not be written";
+  EXPECT_TRUE(flag->load());
+  EXPECT_EQ(store_.peek("shard-0")->checkpoint, "100");
+  EXPECT_FALSE(worker("a").holds("shard-0"));
+  // The new owner checkpoints normally and resets the owner-switch count.
+  ASSERT_TRUE(*worker("b").checkpoint("shard-0", "300"));
+  EXPECT_EQ(store_.peek("shard-0")->owner_switches_since_checkpoint, 0);
+}
+
+TEST_F(CoordinatorTest, RenewalsFailingForTheLeaseDurationDropTheLease) {
+  add_shards(1);
+  take("a");
+  store_.fail_next(Op::kRenew, 100, transient("network down"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(worker("a").renew_leases().empty()) << "not yet: only " << i * 3 << " s";
+    clock_.advance(3s);
+  }
+  clock_.advance(1s);  // 10 s since the take
+  auto lost = worker("a").renew_leases();
+  EXPECT_EQ(lost.size(), 1u);
+  EXPECT_FALSE(worker("a").holds("shard-0"));
+}
+
+TEST_F(CoordinatorTest, CheckpointErrorIsRetryableNotALoss) {
+  add_shards(1);
+  take("a");
+  store_.fail_next(Op::kCheckpoint, 1, transient("throttled"));
+  auto r = worker("a").checkpoint("shard-0", "5");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.error().retryable());
+  EXPECT_TRUE(worker("a").holds("shard-0"));
+  EXPECT_TRUE(*worker("a").checkpoint("shard-0", "5"));
+}
+
+TEST_F(CoordinatorTest, OwnWriteAppliedButAnsweredAsConflictIsRecognised) {
+  add_shards(1);
+  take("a");
+  // The answer was lost and the retry failed its condition: the write is there all the same.
+  store_.ambiguous_next(Op::kCheckpoint, 1);
+  auto r = worker("a").checkpoint("shard-0", "77");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(*r);
+  EXPECT_TRUE(worker("a").holds("shard-0"));
+  store_.ambiguous_next(Op::kRenew, 1);
+  EXPECT_TRUE(worker("a").renew_leases().empty());
+  // The coordinator's counter caught up: the next write works.
+  EXPECT_TRUE(*worker("a").checkpoint("shard-0", "78"));
+  EXPECT_EQ(store_.peek("shard-0")->checkpoint, "78");
+}
+
+TEST_F(CoordinatorTest, ReleasedLeaseIsFreeAtOnce) {
+  add_shards(2);
+  take("a");
+  take("b");  // nothing free, a holds 2, b 0: steals one
+  clock_.advance(1s);
+  worker("a").renew_leases();
+  ASSERT_EQ(worker("a").held_shards().size(), 1u);
+  auto mine = worker("a").held_shards()[0];
+  ASSERT_TRUE(*worker("a").release(mine));
+  EXPECT_FALSE(store_.peek(mine)->owned());
+  auto got = take("b");  // no waiting for expiry
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], mine);
+}
+
+TEST_F(CoordinatorTest, ChildIsTakenOnlyAfterItsParentsFinish) {
+  Lease p;
+  p.key = "parent";
+  ASSERT_TRUE(*store_.create(p));
+  Lease c;
+  c.key = "child";
+  c.parent_shard_ids = {"parent"};
+  ASSERT_TRUE(*store_.create(c));
+  auto first = take("a");
+  ASSERT_EQ(first, std::vector<std::string>{"parent"});
+  EXPECT_TRUE(take("a").empty());
+  ASSERT_TRUE(*worker("a").checkpoint("parent", "SHARD_END"));
+  ASSERT_TRUE(*worker("a").release("parent"));
+  EXPECT_EQ(take("a"), std::vector<std::string>{"child"});
+}
+
+TEST_F(CoordinatorTest, LeasesOfOurPreviousRunAreTakenWithoutWaiting) {
+  add_shards(2);
+  take("a");
+  workers_.erase("a");  // the process restarts with the same worker id
+  EXPECT_EQ(take("a").size(), 2u);
+}
+
+TEST_F(CoordinatorTest, ListingErrorIsReturned) {
+  add_shards(1);
+  store_.fail_next(Op::kList, 1, transient("boom"));
+  EXPECT_FALSE(worker("a").take_leases().ok());
+  EXPECT_EQ(take("a").size(), 1u);
+}
+
+TEST_F(CoordinatorTest, LostTakeRaceIsSkipped) {
+  add_shards(1);
+  // Between a's listing and a's take, b takes the lease: a's conditional write fails, and the
+  // read-back shows b's write, not a's own: skipped, not held.
+  sync::ScopedHandler race(sync::kBeforeTake, [&](std::string_view shard) {
+    Lease l = *store_.peek(std::string(shard));
+    ASSERT_TRUE(*store_.take(l, "b"));
+  });
+  EXPECT_TRUE(take("a").empty());
+  EXPECT_FALSE(worker("a").holds("shard-0"));
+  EXPECT_EQ(store_.peek("shard-0")->owner, "b");
+}
+
+}  // namespace
+}  // namespace dynarep::lease
