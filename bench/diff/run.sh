@@ -11,6 +11,9 @@
 #   KEEP_STACK=DIR   use (and leave running) the stack in DIR, starting it if needed; tables
 #                    an earlier run loaded there for the same N are reused
 #   LOAD_PARALLEL=8  concurrent BatchWriteItem calls while loading
+#   REPLICA_SERVER=own  put the replica on a second dynalite process (as in production, where
+#                    the replica is in another region behind another endpoint); default: the
+#                    stack's one dynalite holds both tables
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 N=${1:-1000000}
@@ -27,44 +30,65 @@ dynarep=$build/src/app/dynarep
 [[ -x $dynarep ]] || { echo "no dynarep at $dynarep" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/dynarep-bench-diff.XXXXXX)
+d2=""
+cleanup() {
+  if [[ -n "$d2" ]]; then kill "$d2" 2>/dev/null || true; fi
+  if [[ -z "${KEEP_STACK:-}" ]]; then "$here/scripts/local-stack.sh" stop "$stack"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 if [[ -n "${KEEP_STACK:-}" ]]; then
   stack=$KEEP_STACK
   [[ -f $stack/stack.env ]] || "$here/scripts/local-stack.sh" start "$stack" >/dev/null
-  trap 'rm -rf "$work"' EXIT
 else
   stack=$work/stack
   "$here/scripts/local-stack.sh" start "$stack" >/dev/null
-  trap '"$here/scripts/local-stack.sh" stop "$stack"; rm -rf "$work"' EXIT
 fi
 # shellcheck disable=SC1091
 source "$stack/stack.env"
-dynalite_pid=$(head -n1 "$stack/pids")
+dynalite_pids=$(head -n1 "$stack/pids")
 
 P=bench-diff-p-$N
 R=bench-diff-r-$N
-load() {  # side table
+P_LOC=us-east-1/$P
+R_LOC=us-east-1/$R
+if [[ ${REPLICA_SERVER:-shared} == own ]]; then
+  node "$here/tools/local-stack/serve.js" dynalite > "$work/dynalite2.out" 2> "$work/dynalite2.err" &
+  d2=$!
+  for _ in $(seq 1 300); do
+    port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$work/dynalite2.out" | head -n1)
+    [[ -n "$port" ]] && break
+    sleep 0.1
+  done
+  [[ -n "${port:-}" ]] || { echo "second dynalite did not start" >&2; exit 1; }
+  R_LOC=127.0.0.1:$port/$R
+  dynalite_pids="$dynalite_pids $d2"
+  rm -f "$stack/loaded-$R"  # a fresh server holds nothing
+fi
+
+load() {  # side table location
   local marker=$stack/loaded-$2
-  if [[ -f $marker ]] && "$dynarep" table "us-east-1/$2" >/dev/null 2>&1; then
+  if [[ -f $marker ]] && "$dynarep" table "$3" >/dev/null 2>&1; then
     echo "load: $2 already loaded ($(cat "$marker"))"
     return
   fi
   local t0=$SECONDS
   python3 "$here/bench/diff/gen.py" "$N" "$1" "$2" |
-    "$dynarep" import "us-east-1/$2" --parallel "${LOAD_PARALLEL:-8}" --quiet
+    "$dynarep" import "$3" --parallel "${LOAD_PARALLEL:-8}" --quiet
   echo "$1, $((SECONDS - t0)) s to load" > "$marker"
   echo "load: $2 ($1): $N items in $((SECONDS - t0)) s"
 }
-load primary "$P"
-load replica "$R"
+load primary "$P" "$P_LOC"
+load replica "$R" "$R_LOC"
 python3 "$here/bench/diff/gen.py" "$N" expected | sort > "$work/expected"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { local t=0 p; for p in $dynalite_pids; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
 hz=$(getconf CLK_TCK)
-d0=$(cpu_ticks "$dynalite_pid")
-/usr/bin/time -v -o "$work/time" "$dynarep" diff-tables "us-east-1/$P" "us-east-1/$R" --json --quiet \
+d0=$(cpu_ticks)
+/usr/bin/time -v -o "$work/time" "$dynarep" diff-tables "$P_LOC" "$R_LOC" --json --quiet \
   "${extra[@]}" > "$work/out" 2> "$work/err" || rc=$?
 rc=${rc:-0}
-d1=$(cpu_ticks "$dynalite_pid")
+d1=$(cpu_ticks)
 
 python3 - "$work" "$N" "$rc" "$(( d1 - d0 ))" "$hz" <<'PY'
 import json, re, sys

@@ -103,7 +103,8 @@ class DiffTablesCommand final : public Command {
         if (repair_) line += d.repaired ? " repaired" : " not-repaired";
       }
       line += '\n';
-      io.out << line;
+      // Flushed at once: a run over a large table may be stopped, and what it found stands.
+      io.out << line << std::flush;
     };
 
     auto summary = diff::diff_tables(primary, replica, opt);

@@ -1,10 +1,10 @@
 // Credentials never appear in what dynarep prints, against the local stack (dynalite accepts
-// any credentials; s3rver checks signatures made with its own key pair). dynarep runs with
-// --verbose and temporary credentials (secret key and session token) from the environment.
+// any credentials, and so does s3rver for requests carrying a session token). dynarep runs with
+// --verbose and temporary credentials (secret key and session token) from the environment;
+// successful calls and failing ones (a missing table, a missing bucket).
 #include <gtest/gtest.h>
 
-#include <regex>
-
+#include "s3/client.h"
 #include "secrets.h"
 #include "support/process.h"
 #include "support/stack.h"
@@ -50,21 +50,29 @@ TEST_F(CredentialsStackTest, VerboseTableCommands) {
   expect_no_signature_syntax(get, "get from a missing table");
 }
 
-// s3rver knows the access key but not our secret: it answers SignatureDoesNotMatch with the
-// string to sign, the canonical request (which holds the session token's header) and the
-// signature it was given, as S3 does.
-TEST_F(CredentialsStackTest, VerboseS3SignatureMismatch) {
+// S3 calls too: s3rver knows only its own access key, and answers requests signed with it and
+// a session token whatever the secret; another key gets InvalidAccessKeyId.
+TEST_F(CredentialsStackTest, VerboseS3Calls) {
+  const std::string bucket = unique_name("dr-security");
+  Status made = s3::Client::for_region("us-east-1", "").create_bucket(bucket);
+  ASSERT_TRUE(made.ok()) << made.error().describe();
   auto env = credential_env();
   env["AWS_ACCESS_KEY_ID"] = "S3RVER";
-  const std::string bucket = "security-" + std::to_string(::getpid());
   auto r = run_dynarep({"--verbose", "incremental-snapshot", "s3://" + bucket + "/prefix/table",
                         "s3://" + bucket + "/snapshot"},
                        "", env);
-  EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_NE(r.err.find("SignatureDoesNotMatch"), std::string::npos)
-      << "expected s3rver to reject the signature:\n" << r.err;
-  expect_no_secrets(r, {}, "an S3 SignatureDoesNotMatch");
-  expect_no_signature_syntax(r, "an S3 SignatureDoesNotMatch");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("http PUT"), std::string::npos) << "--verbose logged no upload:\n" << r.err;
+  expect_no_secrets(r, {}, "incremental-snapshot --verbose");
+  expect_no_signature_syntax(r, "incremental-snapshot --verbose");
+
+  auto rejected = run_dynarep({"--verbose", "incremental-snapshot", "s3://" + bucket + "/prefix/table",
+                               "s3://" + bucket + "/snapshot2"},
+                              "", credential_env());
+  EXPECT_EQ(rejected.exit_code, 3) << rejected.err;
+  EXPECT_NE(rejected.err.find("InvalidAccessKeyId"), std::string::npos) << rejected.err;
+  expect_no_secrets(rejected, {}, "incremental-snapshot with a key s3rver rejects");
+  expect_no_signature_syntax(rejected, "incremental-snapshot with a key s3rver rejects");
 }
 
 }  // namespace
