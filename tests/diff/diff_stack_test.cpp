@@ -111,6 +111,7 @@ struct SchemaCase {
   const char* name;
   KeySchema schema;
 };
+void PrintTo(const SchemaCase& c, std::ostream* os) { *os << c.name; }
 
 class DiffSchemaTest : public DiffStackTest, public ::testing::WithParamInterface<SchemaCase> {};
 
