@@ -194,6 +194,7 @@ Result<std::string> AwsClient::call_json(std::string_view target, std::string_vi
                  {"X-Amz-Target", std::string(target)},
                  {"User-Agent", std::string(kUserAgent)}};
   req.body = body;
+  req.fresh_connection = !options.idempotent;
   auto result = retrier_.run(
       [&](AttemptInfo& info) -> Result<std::string> {
         req.timeout = attempt_timeout(options.attempt_timeout, options, clock_);

@@ -37,6 +37,10 @@ struct Request {
   std::function<size_t(char* buf, size_t max)> body_reader{};
   std::chrono::milliseconds timeout{60000};          // the whole request, connect included
   std::chrono::milliseconds connect_timeout{5000};
+  // Send on a new connection. libcurl silently re-sends a request whose reused keep-alive
+  // connection closed before any answer byte; for a request that must not run twice (an
+  // UpdateItem ADD) that hidden retry would apply it twice, so such requests never reuse.
+  bool fresh_connection = false;
 };
 
 struct Response {
