@@ -13,10 +13,14 @@ packages=(
   libsimdjson-dev rapidjson-dev        # JSON: simdjson to parse, RapidJSON kept for comparison
   libcli11-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm                           # the local AWS stack (dynalite, kinesalite, s3rver)
   curl time
 )
 missing=()
+# Node.js runs the local AWS stack (dynalite, kinesalite, s3rver). Machines that already carry a
+# node with its own npm (nodesource's nodejs bundles npm and conflicts with Debian's npm
+# package) keep theirs; only a machine with neither gets Debian's.
+if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1 && ! command -v node >/dev/null 2>&1; then packages+=(npm); fi
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -23,8 +23,13 @@ SHARDS=${SHARDS:-2}
 JOBS=${JOBS:-2}
 
 echo "== building (Release) in $build"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYNAREP_WERROR=ON >/dev/null
-ninja -C "$build" -j"$JOBS" dynarep replicate_loadgen >/dev/null
+# Warnings are not errors here: GCC 12 at -O3 reports a false -Wrestrict in std::string code
+# (src/aws/client.cpp); the Debug builds keep -Werror.
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYNAREP_WERROR=OFF >/dev/null
+if ! ninja -C "$build" -j"$JOBS" dynarep replicate_loadgen >"$build/bench-build.log" 2>&1; then
+  grep -E "error|FAILED" -A5 "$build/bench-build.log" | head -40
+  exit 1
+fi
 dynarep=$build/src/app/dynarep
 lg=$build/tests/replicate/replicate_loadgen
 

@@ -345,6 +345,27 @@ TEST_F(WorkerStackTest, LatestSkipsWhatCameBefore) {
   for (const auto& s : rec.seen()) EXPECT_GE(std::stoi(s.data.substr(s.data.find('#') + 1)), 5) << s.data;
 }
 
+TEST_F(WorkerStackTest, AtTimestampStartsAtThatTime) {
+  auto stream = res_.stream(1);
+  std::map<std::string, int> next;
+  put(stream, 10, 2, next);
+  std::this_thread::sleep_for(1500ms);
+  auto at = std::chrono::system_clock::now();
+  std::this_thread::sleep_for(1500ms);
+  put(stream, 10, 2, next);
+  Recorder rec;
+  auto cfg = config(stream, "w1");
+  cfg.initial_position = StartPosition::at_timestamp(at);
+  RunningWorker w(cfg, *k_, *db_, rec);
+  ASSERT_TRUE(eventually([&] { return rec.count() >= 10; }, 20s));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(rec.count(), 10u);
+  for (const auto& s : rec.seen()) EXPECT_GE(std::stoi(s.data.substr(s.data.find('#') + 1)), 5) << s.data;
+  auto rows = repltest::lease_rows(*db_, lease_table_);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_NE(rows[0].checkpoint, "AT_TIMESTAMP") << "checkpointed after the first batch";
+}
+
 TEST_F(WorkerStackTest, MissingStreamFailsAtStart) {
   Recorder rec;
   Worker w(config("no-such-stream-" + testing::unique_name("x"), "w1"), *k_, *db_, rec, SystemClock::instance());
