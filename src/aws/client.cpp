@@ -14,6 +14,28 @@
 namespace dynarep::aws {
 namespace {
 
+// AWS answers a bad signature with the canonical request it expected, which carries the
+// session token; the message must not carry it (or the signature) on to logs and terminals.
+void scrub(std::string& text, std::string_view secret) {
+  if (secret.size() < 8) return;  // too short to be a secret, and would redact ordinary words
+  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+    text.replace(at, secret.size(), "<redacted>");
+    at += 10;
+  }
+}
+
+std::string_view signature_in(const http::Headers& headers) {
+  for (const auto& [name, value] : headers) {
+    if (name.size() == 13 && std::equal(name.begin(), name.end(), "authorization", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      auto at = value.find("Signature=");
+      if (at != std::string::npos) return std::string_view(value).substr(at + 10);
+    }
+  }
+  return {};
+}
+
 // Shows up in CloudTrail and S3 access logs (not signed: intermediaries may rewrite it).
 constexpr std::string_view kUserAgent = "dynarep";
 
@@ -169,11 +191,15 @@ Result<http::Response> AwsClient::send_signed(http::Request& req, std::string_vi
       Lease http(*this);
       return on_chunk != nullptr ? (*http).send_streaming(req, *on_chunk) : (*http).send(req);
     }();
+    const std::string signature(signature_in(req.headers));
     req.headers = unsigned_headers;
     if (!resp.ok()) return resp;
     if (resp->status >= 200 && resp->status < 400) return resp;
 
     Error err = error_from_response(*resp);
+    scrub(err.message, creds->session_token);
+    scrub(err.message, creds->secret_access_key);
+    scrub(err.message, signature);
     if (err.kind == ErrorKind::kAuth && is_expired_credentials_error(err.code) && round == 0) {
       credentials_->invalidate();
       // A streamed body has been consumed and cannot be sent again; the caller's next call

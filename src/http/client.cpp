@@ -306,6 +306,10 @@ Result<Response> Client::perform(const Request& request,
   // Send the path exactly as given: it was signed as given, and S3 keys may hold "." and ".."
   // segments that curl would otherwise squash.
   curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
+  // Endpoints come from users' environment variables and config files: a file:// or other
+  // scheme there must fail, not read or write local files with a request body or response.
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // required with threads
   curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));

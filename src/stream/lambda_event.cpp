@@ -14,6 +14,7 @@ namespace {
 namespace dom = simdjson::dom;
 using detail::field;
 using detail::field_either;
+using detail::system_time_from_micros;
 
 std::string string_or_empty(std::optional<dom::element> e) {
   std::string_view s;
@@ -53,9 +54,11 @@ LambdaRecord kinesis_record(dom::object rec, std::size_t index) {
   out.partition_key = string_or_empty(field(kinesis, "partitionKey"));
   if (auto t = field(kinesis, "approximateArrivalTimestamp")) {
     double seconds = 0;
-    if (!t->get_double().get(seconds) && std::isfinite(seconds)) {
-      out.approximate_arrival = std::chrono::system_clock::time_point(
-          std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000.0))));
+    // Optional and only advisory (turnover metrics): a value no clock can hold is dropped, not
+    // an error. The range check comes before any integer conversion, which would overflow.
+    if (!t->get_double().get(seconds) && std::isfinite(seconds) && std::fabs(seconds) < 9.2e9) {
+      out.approximate_arrival =
+          system_time_from_micros(static_cast<std::int64_t>(std::llround(seconds * 1000.0)) * 1000);
     }
   }
   auto data_field = field(kinesis, "data");

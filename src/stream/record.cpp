@@ -145,13 +145,9 @@ Result<std::chrono::system_clock::time_point> creation_time_from_epoch(double va
   } else {
     micros = static_cast<std::int64_t>(std::llround(value * static_cast<double>(scale)));
   }
-  // system_clock counts nanoseconds in 64 bits: it ends in April 2262.
-  constexpr std::int64_t kMaxMicros =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::duration::max()).count();
-  if (micros > kMaxMicros) {
-    return invalid_input(fmt::format("{} is after the year 2262 in any unit", value));
-  }
-  return std::chrono::system_clock::time_point(std::chrono::microseconds(micros));
+  auto t = detail::system_time_from_micros(micros);
+  if (!t) return invalid_input(fmt::format("{} is after the year 2262 in any unit", value));
+  return *t;
 }
 
 Result<std::chrono::system_clock::time_point> creation_time_from_iso8601(std::string_view s) {
@@ -203,8 +199,12 @@ Result<std::chrono::system_clock::time_point> creation_time_from_iso8601(std::st
   if (i != s.size()) return bad();
   auto t = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
            std::chrono::seconds(sec) + std::chrono::microseconds(micros) - std::chrono::minutes(offset_minutes);
-  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-      t.time_since_epoch()));
+  auto out = detail::system_time_from_micros(
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
+  if (!out) {
+    return invalid_input(fmt::format("\"{}\" is outside the years 1677 to 2262 that a time here can hold", s));
+  }
+  return *out;
 }
 
 Result<ChangeRecord> parse_change_record(std::string_view data) {

@@ -21,7 +21,9 @@ TEST_F(CliStack, TablesListsTablesAndTableDescribesOneAsDynoDoes) {
   // dyno also takes region/table here.
   auto r2 = run_dynarep({"tables", "us-east-1/" + t});
   EXPECT_EQ(r2.exit_code, 0) << r2.err;
-  EXPECT_EQ(r2.out, r.out);
+  // Not compared with r.out: other tests create and delete tables on the same stack meanwhile.
+  auto names2 = lines(r2.out);
+  EXPECT_NE(std::find(names2.begin(), names2.end(), t), names2.end()) << r2.out;
 
   auto d = run_dynarep({"table", "us-east-1/" + t});
   ASSERT_EQ(d.exit_code, 0) << d.err;

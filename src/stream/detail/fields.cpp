@@ -15,6 +15,14 @@ std::optional<simdjson::dom::element> field_either(simdjson::dom::object obj, st
   return field(obj, other_name);
 }
 
+std::optional<std::chrono::system_clock::time_point> system_time_from_micros(std::int64_t micros) {
+  using std::chrono::microseconds;
+  constexpr auto kMax = std::chrono::duration_cast<microseconds>(std::chrono::system_clock::duration::max()).count();
+  constexpr auto kMin = std::chrono::duration_cast<microseconds>(std::chrono::system_clock::duration::min()).count();
+  if (micros > kMax || micros < kMin) return std::nullopt;
+  return std::chrono::system_clock::time_point(microseconds(micros));
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
