@@ -37,7 +37,8 @@ if [[ -f "$build/CMakeCache.txt" ]] && ! grep -q "CMAKE_CXX_COMPILER:[A-Z]*=$(co
 fi
 mkdir -p "$build"
 CC=$cc CXX=$cxx cmake -S "$here" -B "$build" -G Ninja -DDYNAREP_FUZZ=ON -DDYNAREP_TESTS=OFF \
-  -DDYNAREP_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=${DYNAREP_FUZZ_CXXFLAGS:-}" > "$build/configure.log" 2>&1 \
+  -DDYNAREP_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" \
+  "-DCMAKE_CXX_FLAGS=${DYNAREP_FUZZ_CXXFLAGS:-}" > "$build/configure.log" 2>&1 \
   || { cat "$build/configure.log" >&2; exit 3; }
 grep -E 'fuzz: skipping' "$build/configure.log" || true
 cmake --build "$build" --target fuzz_all -j "$jobs"

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  clang libclang-rt-14-dev            # libFuzzer and the sanitizer runtime for fuzz builds
+  clang-19 libclang-rt-19-dev          # libFuzzer for fuzz builds (src/aws needs clang >= 16)
   libcurl4-openssl-dev libssl-dev      # HTTP with keep-alive; SHA-256 / HMAC
   zlib1g-dev libdeflate-dev            # gzip: zlib for streaming inflate, libdeflate for speed
   libsimdjson-dev rapidjson-dev        # JSON: simdjson to parse, RapidJSON kept for comparison

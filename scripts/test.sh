@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds dynarep and runs the whole test suite: unit tests, integration tests against the
 # local AWS stack (started and stopped by CTest), then the same suite under ASan + UBSan.
-#   scripts/test.sh            both builds
+#   scripts/test.sh            both builds, then a short fuzzing pass (10 s per harness)
 #   scripts/test.sh debug      only the debug build's tests
 #   scripts/test.sh asan       only the sanitizer build's tests
+#   scripts/test.sh fuzz       only the short fuzzing pass (scripts/fuzz.sh for longer runs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -21,7 +22,8 @@ run() {
   ctest --preset "$preset"
 }
 case "$which" in
-  all) run debug; run asan ;;
+  all) run debug; run asan; "$here/scripts/fuzz.sh" "${DYNAREP_FUZZ_SECONDS:-10}" ;;
   debug|asan) run "$which" ;;
-  *) echo "usage: $0 [all|debug|asan]" >&2; exit 2 ;;
+  fuzz) "$here/scripts/fuzz.sh" "${DYNAREP_FUZZ_SECONDS:-10}" ;;
+  *) echo "usage: $0 [all|debug|asan|fuzz]" >&2; exit 2 ;;
 esac

@@ -48,7 +48,8 @@ class CoordinatorTest : public ::testing::Test {
   }
   std::map<std::string, int> owners() {
     std::map<std::string, int> out;
-    for (const auto& l : *store_.list()) {
+    auto leases = store_.list();  // named: a range-for over *temporary would dangle
+    for (const auto& l : *leases) {
       if (l.owned()) out[l.owner]++;
     }
     return out;
@@ -63,7 +64,9 @@ TEST_F(CoordinatorTest, UnownedLeasesAreTakenAtOnce) {
   add_shards(3);
   EXPECT_EQ(take("a").size(), 3u);
   EXPECT_EQ(worker("a").held_shards().size(), 3u);
-  for (const auto& l : *store_.list()) {
+  auto leases = store_.list();
+  ASSERT_TRUE(leases.ok());
+  for (const auto& l : *leases) {
     EXPECT_EQ(l.owner, "a");
     EXPECT_EQ(l.counter, 1);
     EXPECT_EQ(l.owner_switches_since_checkpoint, 1);

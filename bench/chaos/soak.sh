@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# Chaos soak: proves that nothing is lost while the network misbehaves and workers die.
+#
+#   - a writer puts and deletes items on the primary through the replicated-table client
+#     (`dynarep put/delete --stream`), at a steady rate, retrying a batch the CLI reports failed;
+#   - replicator workers (`dynarep replicate`) and incremental-backup workers share the stream's
+#     shards through their lease tables;
+#   - every one of them talks to DynamoDB, Kinesis and S3 through fault-proxy
+#     (tools/fault-proxy), which throttles, fails, drops, resets and delays requests at random;
+#   - all workers but one are killed at random (SIGKILL or SIGTERM) and restarted;
+#   - the surviving replicator's RSS and open descriptors are sampled all along.
+# At the end the faults stop, the writer stops, and:
+#   - diff-tables (no repair) must report 0 discrepancies between primary and replica;
+#   - the incremental backup, drained and folded by incremental-snapshot, restored into a new
+#     table, must equal the primary (diff-tables: 0).
+# Exits 0 only then. Prints the figures: writes, kills, faults injected, discrepancies, RSS, fds.
+#
+#   bench/chaos/soak.sh [SECONDS]     default 300; the CI test runs a short one (tests/chaos)
+# Environment:
+#   DYNAREP=path/to/dynarep        default build/release/src/app/dynarep, else build/debug/...
+#   DYNAREP_STACK_ENV=FILE         use this running local stack (a stack.env) instead of starting one
+#   SOAK_KEYS=N                    key space of the writer (default 2000)
+#   SOAK_BATCH=N                   items per writer batch (default 50)
+#   SOAK_PAUSE=S                   seconds between writer batches (default 0.2)
+#   SOAK_KILL_EVERY=S              seconds between kills (default 7)
+#   SOAK_FAULT_SCALE=F             multiplies every fault probability (default 1)
+#   SOAK_SEED=N                    seed for the proxies and the chaos (default: the pid)
+#   SOAK_SHARDS=N                  stream shards (default 3)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+seconds=${1:-300}
+[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
+keys=${SOAK_KEYS:-2000}
+batch=${SOAK_BATCH:-50}
+pause=${SOAK_PAUSE:-0.2}
+kill_every=${SOAK_KILL_EVERY:-7}
+scale=${SOAK_FAULT_SCALE:-1}
+seed=${SOAK_SEED:-$$}
+shards=${SOAK_SHARDS:-3}
+RANDOM=$seed
+
+D=${DYNAREP:-}
+if [[ -z "$D" ]]; then
+  for c in "$here/build/release/src/app/dynarep" "$here/build/debug/src/app/dynarep"; do
+    [[ -x "$c" ]] && { D=$c; break; }
+  done
+fi
+[[ -n "$D" && -x "$D" ]] || { echo "soak: no dynarep binary (build one, or set DYNAREP)" >&2; exit 2; }
+
+work=$(mktemp -d -t dynarep-soak-XXXXXX)
+pids_to_stop=()
+own_stack=0
+cleanup() {
+  local rc=$?
+  for p in "${pids_to_stop[@]}"; do kill -9 "$p" 2> /dev/null || true; done
+  # the worker slots' current processes
+  for f in "$work"/slot-*.pid; do [[ -f "$f" ]] && kill -9 "$(cat "$f")" 2> /dev/null || true; done
+  wait 2> /dev/null || true
+  if [[ $own_stack == 1 ]]; then "$here/scripts/local-stack.sh" stop "$work/stack" > /dev/null 2>&1 || true; fi
+  if [[ $rc != 0 && -z "${SOAK_KEEP:-}" ]]; then
+    echo "soak: failed (exit $rc); logs kept in $work" >&2
+  elif [[ -z "${SOAK_KEEP:-}" ]]; then
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+log() { printf '[soak %s] %s\n' "$(date +%T)" "$*"; }
+
+if [[ -n "${DYNAREP_STACK_ENV:-}" ]]; then
+  # shellcheck disable=SC1090
+  source "$DYNAREP_STACK_ENV"
+else
+  "$here/scripts/local-stack.sh" start "$work/stack" > /dev/null
+  own_stack=1
+  # shellcheck disable=SC1091
+  source "$work/stack/stack.env"
+fi
+direct_ddb=$AWS_ENDPOINT_URL_DYNAMODB
+direct_kin=$AWS_ENDPOINT_URL_KINESIS
+direct_s3=$AWS_ENDPOINT_URL_S3
+
+# ---- fault proxies ----------------------------------------------------------------------------
+start_proxy() {  # name target -> sets ${name}_port ${name}_control
+  local name=$1 target=$2
+  node "$here/tools/fault-proxy/proxy.js" --target "$target" --seed "$seed" > "$work/proxy-$name.out" \
+    2> "$work/proxy-$name.err" &
+  pids_to_stop+=($!)
+  disown $!  # stopped by pid in cleanup; no job-control chatter
+  for _ in $(seq 1 100); do
+    [[ -s "$work/proxy-$name.out" ]] && break
+    sleep 0.1
+  done
+  local line
+  line=$(head -n 1 "$work/proxy-$name.out")
+  [[ "$line" =~ \"port\":([0-9]+).*\"control_port\":([0-9]+) ]] || { echo "soak: proxy $name did not start" >&2; exit 3; }
+  printf -v "${name}_port" '%s' "${BASH_REMATCH[1]}"
+  printf -v "${name}_control" '%s' "http://127.0.0.1:${BASH_REMATCH[2]}"
+}
+start_proxy ddb "$direct_ddb"
+start_proxy kin "$direct_kin"
+start_proxy s3 "$direct_s3"
+
+p() { awk -v a="$1" -v s="$scale" 'BEGIN { v = a * s; if (v > 1) v = 1; printf "%.4f", v }'; }
+ddb_rules='{"rules":[
+ {"name":"throttle-batch","match":{"target":["DynamoDB_20120810.BatchWriteItem","DynamoDB_20120810.BatchGetItem"]},"fault":"throttle","probability":'$(p 0.05)'},
+ {"name":"reset-reads","match":{"target":["DynamoDB_20120810.BatchGetItem","DynamoDB_20120810.GetItem","DynamoDB_20120810.Scan"]},"fault":"reset_mid_body","probability":'$(p 0.01)'},
+ {"name":"lost-reply","fault":"drop","forward":true,"probability":'$(p 0.01)'},
+ {"name":"lost-request","fault":"drop","probability":'$(p 0.01)'},
+ {"name":"500","fault":"status","status":500,"probability":'$(p 0.02)'},
+ {"name":"crc","fault":"corrupt_crc32","probability":'$(p 0.01)'},
+ {"name":"slow","fault":"delay","ms":300,"probability":'$(p 0.02)'}]}'
+kin_rules='{"rules":[
+ {"name":"throttle-get","match":{"target":"Kinesis_20131202.GetRecords"},"fault":"throttle","probability":'$(p 0.05)'},
+ {"name":"throttle-put","match":{"target":"Kinesis_20131202.PutRecords"},"fault":"throttle","probability":'$(p 0.05)'},
+ {"name":"lost-reply","fault":"drop","forward":true,"probability":'$(p 0.01)'},
+ {"name":"lost-request","fault":"drop","probability":'$(p 0.01)'},
+ {"name":"503","fault":"status","status":503,"probability":'$(p 0.02)'},
+ {"name":"slow","fault":"delay","ms":300,"probability":'$(p 0.02)'}]}'
+s3_rules='{"rules":[
+ {"name":"slowdown","fault":"throttle","probability":'$(p 0.05)'},
+ {"name":"500","fault":"status","status":500,"probability":'$(p 0.02)'},
+ {"name":"lost-reply","fault":"drop","forward":true,"probability":'$(p 0.01)'},
+ {"name":"reset","match":{"method":"GET"},"fault":"reset_mid_body","probability":'$(p 0.01)'}]}'
+set_rules() { curl -sf -X POST "$1/rules" -d "$2" > /dev/null || { echo "soak: proxy refused rules: $2" >&2; exit 3; }; }
+
+faulty_env=(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port" AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$kin_port"
+  AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3_port")
+faulty() { env "${faulty_env[@]}" "$@"; }
+
+# ---- tables, stream ---------------------------------------------------------------------------
+tag=soak-$(date +%s)-$$
+primary=us-east-1/$tag-primary
+replica=us-east-1/$tag-replica
+restored=us-east-1/$tag-restored
+stream=$tag
+bucket_prefix=s3://dynarep-local/$tag
+describe() {
+  printf '{"TableName":"%s","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],' "$1"
+  printf '"KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingModeSummary":{"BillingMode":"PAY_PER_REQUEST"}}\n'
+}
+for t in "$tag-primary" "$tag-replica" "$tag-restored"; do describe "$t" | "$D" import "us-east-1/$t" --quiet; done
+"$D" create-stream "$stream" --shards "$shards" > /dev/null
+log "tables $tag-{primary,replica,restored}, stream $stream ($shards shards), dynarep $D, seed $seed"
+
+set_rules "$ddb_control" "$ddb_rules"
+set_rules "$kin_control" "$kin_rules"
+set_rules "$s3_control" "$s3_rules"
+
+# ---- workers ----------------------------------------------------------------------------------
+# A slot is one worker role; its current pid is in slot-NAME.pid. Restarting a slot starts the
+# same command again with the same worker id, as a supervisor (systemd, ECS) would.
+start_slot() {
+  local name=$1
+  shift
+  # env execs the worker, so $! is the worker itself (a backgrounded function would be a
+  # subshell, and a kill would orphan the worker instead of stopping it).
+  env "${faulty_env[@]}" "$@" >> "$work/$name.log" 2>&1 &
+  echo $! > "$work/slot-$name.pid"
+}
+replicator_cmd() {
+  echo "$D" replicate --primary "$primary" --replica "$replica" --stream "$stream" \
+    --lease-table "$tag-leases" --worker-id "$1" --lease-duration 3s --shard-sync-interval 5s \
+    --idle-poll 100ms --dead-letter "$work/dead-letters" --log-interval 30s
+}
+backup_cmd() {
+  echo "$D" incremental-backup "$bucket_prefix" --primary "$primary" --stream "$stream" \
+    --lease-table "$tag-backup-leases" --worker-id "$1"
+}
+# shellcheck disable=SC2046
+start_slot r1 $(replicator_cmd r1)   # never killed: its RSS and fds are the resource figures
+# shellcheck disable=SC2046
+start_slot r2 $(replicator_cmd r2)
+# shellcheck disable=SC2046
+start_slot r3 $(replicator_cmd r3)
+# shellcheck disable=SC2046
+start_slot b1 $(backup_cmd b1)
+# shellcheck disable=SC2046
+start_slot b2 $(backup_cmd b2)
+victims=(r2 r3 b2 b1)
+
+# ---- writer -----------------------------------------------------------------------------------
+writer() {
+  local round=0 writes=0 deletes=0 retries=0 end=$((SECONDS + seconds))
+  while ((SECONDS < end)); do
+    round=$((round + 1))
+    awk -v n="$batch" -v k="$keys" -v r="$round" -v s="$((seed + round))" 'BEGIN {
+      srand(s);
+      for (i = 0; i < n; i++) {
+        id = int(rand() * k);
+        printf "{\"id\":{\"S\":\"k%06d\"},\"round\":{\"N\":\"%d\"},\"n\":{\"N\":\"%d.%d\"},\"tags\":{\"SS\":[\"r%d\",\"x\"]},\"b\":{\"B\":\"AAEC\"}}\n", id, r, id, r, r % 5
+      }}' > "$work/batch.jsonl"
+    until faulty "$D" put "$primary" "$work/batch.jsonl" --stream "$stream" --quiet 2>> "$work/writer.log"; do
+      retries=$((retries + 1))
+      sleep 0.2
+    done
+    writes=$((writes + batch))
+    if ((round % 4 == 0)); then
+      local victim
+      victim=$(printf '{"id":"k%06d"}' $((RANDOM % keys)))
+      until faulty "$D" delete "$primary" "$victim" --stream "$stream" 2>> "$work/writer.log" > /dev/null; do
+        retries=$((retries + 1))
+        sleep 0.2
+      done
+      deletes=$((deletes + 1))
+    fi
+    echo "$writes $deletes $retries" > "$work/writer.counts"
+    sleep "$pause"
+  done
+}
+writer &
+writer_pid=$!
+pids_to_stop+=("$writer_pid")
+
+# ---- chaos and sampling -----------------------------------------------------------------------
+sample() {
+  local pid
+  pid=$(cat "$work/slot-r1.pid")
+  local rss fds
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2> /dev/null || echo 0)
+  fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2> /dev/null | wc -l)
+  echo "$SECONDS $rss $fds" >> "$work/r1.samples"
+}
+kills=0
+next_kill=$((SECONDS + kill_every))
+while kill -0 "$writer_pid" 2> /dev/null; do
+  sample
+  kill -0 "$(cat "$work/slot-r1.pid")" 2> /dev/null || { echo "soak: the replicator r1 died; its log:" >&2; tail -n 30 "$work/r1.log" >&2; exit 1; }
+  if ((SECONDS >= next_kill)); then
+    victim=${victims[$((RANDOM % ${#victims[@]}))]}
+    vpid=$(cat "$work/slot-$victim.pid")
+    if ((RANDOM % 2)); then sig=KILL; else sig=TERM; fi
+    kill -s "$sig" "$vpid" 2> /dev/null || true
+    wait "$vpid" 2> /dev/null || true
+    kills=$((kills + 1))
+    echo "$SECONDS $victim $sig" >> "$work/kills"
+    sleep 1
+    case $victim in
+      r*) # shellcheck disable=SC2046
+        start_slot "$victim" $(replicator_cmd "$victim") ;;
+      b*) # shellcheck disable=SC2046
+        start_slot "$victim" $(backup_cmd "$victim") ;;
+    esac
+    next_kill=$((SECONDS + kill_every / 2 + RANDOM % (kill_every + 1)))
+  fi
+  sleep 1
+done
+wait "$writer_pid"
+read -r writes deletes retries < "$work/writer.counts"
+
+faults_of() { curl -sf "$1/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.faulted+" "+j.total+" "+Object.entries(j.faults).filter(e=>e[1]).map(e=>e[0]+"="+e[1]).join(","))})'; }
+read -r ddb_faults ddb_total ddb_kinds < <(faults_of "$ddb_control")
+read -r kin_faults kin_total kin_kinds < <(faults_of "$kin_control")
+read -r s3_faults s3_total s3_kinds < <(faults_of "$s3_control")
+for c in "$ddb_control" "$kin_control" "$s3_control"; do curl -sf -X DELETE "$c/rules" > /dev/null; done
+log "writer done: $writes puts, $deletes deletes, $retries batches retried; $kills kills; faults stopped"
+
+# The value of FIELD in the summary line of a `diff-tables --json` output ("?" without one).
+summary_field() {
+  node -e 'const fs=require("fs");let v="?";for(const l of fs.readFileSync(process.argv[1],"utf8").split("\n")){
+    try{const j=JSON.parse(l);if(j.kind==="summary")v=j[process.argv[2]];}catch(e){}}console.log(v)' "$1" "$2" 2> /dev/null || echo "?"
+}
+
+# ---- the replica must converge, by itself ----------------------------------------------------
+converged=0
+for _ in $(seq 1 90); do
+  if "$D" diff-tables "$primary" "$replica" --json > "$work/diff-replica.json" 2> "$work/diff-replica.err"; then
+    converged=1
+    break
+  fi
+  sleep 2
+done
+replica_discrepancies=$(summary_field "$work/diff-replica.json" discrepancies)
+sample
+r1_pid=$(cat "$work/slot-r1.pid")
+for s in r1 r2 r3; do kill -TERM "$(cat "$work/slot-$s.pid")" 2> /dev/null || true; done
+wait "$r1_pid" 2> /dev/null && r1_exit=0 || r1_exit=$?
+
+# ---- the incremental backup: drain, fold, restore, compare ---------------------------------
+for s in b1 b2; do kill -TERM "$(cat "$work/slot-$s.pid")" 2> /dev/null || true; done
+sleep 1
+"$D" incremental-backup "$bucket_prefix" --primary "$primary" --stream "$stream" \
+  --lease-table "$tag-backup-leases" --worker-id drain --until-idle 5 >> "$work/drain.log" 2>&1
+"$D" incremental-snapshot "$bucket_prefix/$tag-primary" "$work/snapshot.gz" --quiet
+"$D" restore "$work/snapshot.gz" "$restored" >> "$work/restore.log" 2>&1
+backup_exit=0
+"$D" diff-tables "$primary" "$restored" --json > "$work/diff-backup.json" 2> "$work/diff-backup.err" || backup_exit=$?
+backup_discrepancies=$(summary_field "$work/diff-backup.json" discrepancies)
+items=$(summary_field "$work/diff-backup.json" scanned_primary)
+
+dead=0
+if compgen -G "$work/dead-letters/*" > /dev/null; then dead=$(cat "$work"/dead-letters/* | wc -l); fi
+read -r rss0 fds0 < <(awk 'NR == 3 {print $2, $3}' "$work/r1.samples")
+read -r rss1 fds1 < <(tail -n 1 "$work/r1.samples" | awk '{print $2, $3}')
+read -r rssmax fdsmax < <(awk 'NR >= 3 { if ($2 > r) r = $2; if ($3 > f) f = $3 } END {print r, f}' "$work/r1.samples")
+
+cat << EOF
+
+== chaos soak: ${seconds}s, seed $seed, fault scale $scale
+writes             $writes puts + $deletes deletes in batches of $batch over $keys keys ($retries batches retried after a reported failure)
+kills              $kills ($(awk '{print $2 "/" $3}' "$work/kills" 2> /dev/null | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//'))
+faults injected    DynamoDB $ddb_faults of $ddb_total requests ($ddb_kinds)
+                   Kinesis  $kin_faults of $kin_total requests ($kin_kinds)
+                   S3       $s3_faults of $s3_total requests ($s3_kinds)
+dead letters       $dead
+replica            discrepancies: $replica_discrepancies (converged: $([[ $converged == 1 ]] && echo yes || echo no))
+incremental backup discrepancies after snapshot + restore: $backup_discrepancies ($items items)
+replicator r1      RSS ${rss0:-?} -> ${rss1:-?} kB (max ${rssmax:-?}), open fds ${fds0:-?} -> ${fds1:-?} (max ${fdsmax:-?}); exit on SIGTERM: $r1_exit
+EOF
+if [[ $converged != 1 || "$replica_discrepancies" != 0 ]]; then
+  echo "FAIL: the replica did not converge; last diff:" >&2
+  head -c 2000 "$work/diff-replica.json" >&2
+  tail -n 20 "$work/diff-replica.err" >&2
+  exit 1
+fi
+if [[ $backup_exit != 0 || "$backup_discrepancies" != 0 ]]; then
+  echo "FAIL: the incremental backup differs from the primary" >&2
+  head -c 2000 "$work/diff-backup.json" >&2
+  tail -n 20 "$work/diff-backup.err" >&2
+  exit 1
+fi
+[[ $r1_exit == 0 ]] || { echo "FAIL: replicator r1 exited $r1_exit on SIGTERM" >&2; tail -n 20 "$work/r1.log" >&2; exit 1; }
+echo "PASS"
