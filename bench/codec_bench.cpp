@@ -3,6 +3,8 @@
 // uses. Targets (Release, one core): parse >= 300 MB/s, serialize >= 400 MB/s.
 //
 //   codec_bench --benchmark_filter=Parse
+#include <simdjson.h>
+
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "model/codec.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cstring>
 #include <tuple>
@@ -453,11 +455,14 @@ Result<Item> item_from_plain_node(const detail::JsonNode& root) {
 
 // ---------------------------------------------------------------------------------- API
 
-ItemParser::ItemParser() = default;
+ItemParser::ItemParser() : parser_(std::make_unique<simdjson::dom::parser>()) {}
+ItemParser::~ItemParser() = default;
+ItemParser::ItemParser(ItemParser&&) noexcept = default;
+ItemParser& ItemParser::operator=(ItemParser&&) noexcept = default;
 
 Status ItemParser::parse_into(std::string_view line, Item* out) {
   element doc;
-  const auto code = parser_.parse(line.data(), line.size()).get(doc);
+  const auto code = parser_->parse(line.data(), line.size()).get(doc);
   if (code != simdjson::SUCCESS) return syntax_error(line, code);
   WireDecoder decoder;
   if (!decoder.item(doc, out)) return decoder.take_error();

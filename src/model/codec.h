@@ -20,13 +20,18 @@
 // code must be too, or the line will not parse back.
 #pragma once
 
-#include <simdjson.h>
-
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/result.h"
 #include "model/value.h"
+
+// simdjson.h is 30,000 lines of templates: declared here, included by the .cpp files that use it.
+namespace simdjson::dom {
+class element;
+class parser;
+}  // namespace simdjson::dom
 
 namespace dynarep::model {
 
@@ -47,12 +52,15 @@ Result<Value> parse_value(simdjson::dom::element element);
 class ItemParser {
  public:
   ItemParser();
+  ~ItemParser();
+  ItemParser(ItemParser&&) noexcept;
+  ItemParser& operator=(ItemParser&&) noexcept;
   Result<Item> parse(std::string_view line);
   // Parses into `*out` (cleared first), reusing its storage where it can.
   Status parse_into(std::string_view line, Item* out);
 
  private:
-  simdjson::dom::parser parser_;
+  std::unique_ptr<simdjson::dom::parser> parser_;
 };
 
 // Compact wire JSON.

@@ -11,8 +11,6 @@
 //      (microseconds, or milliseconds with that precision setting)}.
 #pragma once
 
-#include <simdjson.h>
-
 #include <chrono>
 #include <optional>
 #include <string>
@@ -20,6 +18,10 @@
 
 #include "core/result.h"
 #include "model/value.h"
+
+namespace simdjson::dom {
+class element;
+}  // namespace simdjson::dom
 
 namespace dynarep::stream {
 
