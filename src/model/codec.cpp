@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "model/detail/access.h"
-#include "model/detail/base64.h"
+#include "crypto/base64.h"
 #include "model/detail/decimal.h"
 #include "model/detail/json_escape.h"
 #include "model/detail/json_reader.h"
@@ -228,9 +228,9 @@ class WireDecoder {
 
   bool base64(const PathFrame* path, std::string_view text, std::string* out, const char* what) {
     size_t where = 0;
-    const auto e = detail::base64_decode(text, out, &where);
-    if (e == detail::Base64Error::kNone) return true;
-    return fail(path, std::string(what) + " is not valid base64 (" + detail::describe(e) + " at offset " +
+    const auto e = crypto::base64_decode(text, out, &where);
+    if (e == crypto::Base64Error::kNone) return true;
+    return fail(path, std::string(what) + " is not valid base64 (" + crypto::describe(e) + " at offset " +
                           std::to_string(where) + "): " + detail::quote_for_message(text));
   }
 
@@ -281,7 +281,7 @@ class WireDecoder {
     const long dup = find_duplicate(out->size(), [&](size_t k) -> std::string_view { return (*out)[k]; });
     if (dup >= 0) {
       std::string b64;
-      detail::base64_append(b64, (*out)[static_cast<size_t>(dup)]);
+      crypto::base64_append(b64, (*out)[static_cast<size_t>(dup)]);
       return fail(path, "binary set has duplicate member " + detail::quote_for_message(b64));
     }
     return true;
@@ -509,7 +509,7 @@ void append_value_json(std::string& out, const Value& value) {
       return;
     case Type::kB:
       put(out, "{\"B\":\"");
-      detail::base64_append(out, value.as_b());
+      crypto::base64_append(out, value.as_b());
       put(out, "\"}");
       return;
     case Type::kSS:
@@ -537,7 +537,7 @@ void append_value_json(std::string& out, const Value& value) {
         if (!first) out += ',';
         first = false;
         out += '"';
-        detail::base64_append(out, b);
+        crypto::base64_append(out, b);
         out += '"';
       }
       put(out, "]}");

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "model/codec.h"
-#include "model/detail/base64.h"
+#include "crypto/base64.h"
 #include "model/item.h"
 
 namespace dynarep::model {
@@ -399,7 +399,7 @@ TEST(Codec, Base64EdgeCases) {
   }
   std::string out;
   size_t where = 0;
-  EXPECT_EQ(detail::base64_decode("Zm9vYmE*", &out, &where), detail::Base64Error::kCharacter);
+  EXPECT_EQ(crypto::base64_decode("Zm9vYmE*", &out, &where), crypto::Base64Error::kCharacter);
   EXPECT_EQ(where, 7u);
 }
 

@@ -1,21 +1,21 @@
-#include "model/detail/base64.h"
+#include "crypto/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace dynarep::model::detail {
+namespace dynarep::crypto {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr uint8_t kInvalid = 0xFF;
+constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr uint8_t kBase64Invalid = 0xFF;
 
 constexpr std::array<uint8_t, 256> make_decode_table() {
   std::array<uint8_t, 256> t{};
-  for (auto& v : t) v = kInvalid;
-  for (uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = i;
+  for (auto& v : t) v = kBase64Invalid;
+  for (uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(kBase64Alphabet[i])] = i;
   return t;
 }
-constexpr std::array<uint8_t, 256> kDecode = make_decode_table();
+constexpr std::array<uint8_t, 256> kBase64Decode = make_decode_table();
 
 }  // namespace
 
@@ -29,25 +29,25 @@ void base64_append(std::string& out, std::string_view raw) {
   size_t n = raw.size();
   while (n >= 3) {
     const uint32_t w = (uint32_t{src[0]} << 16) | (uint32_t{src[1]} << 8) | src[2];
-    dst[0] = kAlphabet[(w >> 18) & 63];
-    dst[1] = kAlphabet[(w >> 12) & 63];
-    dst[2] = kAlphabet[(w >> 6) & 63];
-    dst[3] = kAlphabet[w & 63];
+    dst[0] = kBase64Alphabet[(w >> 18) & 63];
+    dst[1] = kBase64Alphabet[(w >> 12) & 63];
+    dst[2] = kBase64Alphabet[(w >> 6) & 63];
+    dst[3] = kBase64Alphabet[w & 63];
     src += 3;
     dst += 4;
     n -= 3;
   }
   if (n == 1) {
     const uint32_t w = uint32_t{src[0]} << 16;
-    dst[0] = kAlphabet[(w >> 18) & 63];
-    dst[1] = kAlphabet[(w >> 12) & 63];
+    dst[0] = kBase64Alphabet[(w >> 18) & 63];
+    dst[1] = kBase64Alphabet[(w >> 12) & 63];
     dst[2] = '=';
     dst[3] = '=';
   } else if (n == 2) {
     const uint32_t w = (uint32_t{src[0]} << 16) | (uint32_t{src[1]} << 8);
-    dst[0] = kAlphabet[(w >> 18) & 63];
-    dst[1] = kAlphabet[(w >> 12) & 63];
-    dst[2] = kAlphabet[(w >> 6) & 63];
+    dst[0] = kBase64Alphabet[(w >> 18) & 63];
+    dst[1] = kBase64Alphabet[(w >> 12) & 63];
+    dst[2] = kBase64Alphabet[(w >> 6) & 63];
     dst[3] = '=';
   }
 }
@@ -67,10 +67,10 @@ Base64Error base64_decode(std::string_view text, std::string* out, size_t* where
   auto* dst = reinterpret_cast<unsigned char*>(out->data());
   const size_t full = pad == 0 ? len : len - 4;  // groups without padding
   for (size_t i = 0; i < full; i += 4) {
-    const uint8_t a = kDecode[s[i]], b = kDecode[s[i + 1]], c = kDecode[s[i + 2]], d = kDecode[s[i + 3]];
-    if (((a | b | c | d) & 0xC0) != 0) {  // kInvalid has the high bits set
+    const uint8_t a = kBase64Decode[s[i]], b = kBase64Decode[s[i + 1]], c = kBase64Decode[s[i + 2]], d = kBase64Decode[s[i + 3]];
+    if (((a | b | c | d) & 0xC0) != 0) {  // kBase64Invalid has the high bits set
       for (size_t k = i; k < i + 4; ++k) {
-        if (kDecode[s[k]] == kInvalid) {
+        if (kBase64Decode[s[k]] == kBase64Invalid) {
           *where = k;
           out->clear();
           return s[k] == '=' ? Base64Error::kPadding : Base64Error::kCharacter;
@@ -88,9 +88,9 @@ Base64Error base64_decode(std::string_view text, std::string* out, size_t* where
     const size_t data_chars = 4 - pad;
     uint32_t w = 0;
     for (size_t k = 0; k < 4; ++k) {
-      const uint8_t v = kDecode[s[i + k]];
+      const uint8_t v = kBase64Decode[s[i + k]];
       if (k < data_chars) {
-        if (v == kInvalid) {
+        if (v == kBase64Invalid) {
           *where = i + k;
           out->clear();
           return s[i + k] == '=' ? Base64Error::kPadding : Base64Error::kCharacter;
@@ -122,4 +122,4 @@ const char* describe(Base64Error e) {
   return "?";
 }
 
-}  // namespace dynarep::model::detail
+}  // namespace dynarep::crypto

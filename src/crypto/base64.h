@@ -1,12 +1,14 @@
 // Standard base64 (RFC 4648 §4, alphabet A-Z a-z 0-9 + /, '=' padding): what DynamoDB's JSON
-// carries for B and BS values. Table-driven; written here so the model has no crypto dependency.
+// carries for B and BS values, and what Content-MD5 and checksum headers use. Table-driven,
+// appending into the caller's buffer: the codec's hot path. crypto/encoding.h has the
+// convenience forms (a new string; a Result with a message).
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace dynarep::model::detail {
+namespace dynarep::crypto {
 
 size_t base64_encoded_size(size_t raw_size);
 // Appends the padded encoding of `raw` to `out`.
@@ -20,4 +22,4 @@ enum class Base64Error { kNone, kLength, kCharacter, kPadding, kTrailingBits };
 Base64Error base64_decode(std::string_view text, std::string* out, size_t* where);
 const char* describe(Base64Error e);
 
-}  // namespace dynarep::model::detail
+}  // namespace dynarep::crypto
