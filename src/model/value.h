@@ -98,15 +98,17 @@ class Map {
   // Replaces the value when `name` is present, else appends.
   void set(std::string name, Value v);
   bool erase(std::string_view name);
-  void clear() { entries_.clear(); }
-  void reserve(size_t n) { entries_.reserve(n); }
+  // Defined after Value: clang instantiates std::pair<std::string, Value> for these, and Value
+  // is incomplete until then.
+  void clear();
+  void reserve(size_t n);
 
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  iterator begin() { return entries_.begin(); }
-  iterator end() { return entries_.end(); }
-  const_iterator begin() const { return entries_.begin(); }
-  const_iterator end() const { return entries_.end(); }
+  size_t size() const;
+  bool empty() const;
+  iterator begin();
+  iterator end();
+  const_iterator begin() const;
+  const_iterator end() const;
 
   friend bool operator==(const Map& a, const Map& b);
 
@@ -189,5 +191,14 @@ class Value {
   friend struct ValueAccess;  // the codec builds values in place
   Storage v_;
 };
+
+inline void Map::clear() { entries_.clear(); }
+inline void Map::reserve(size_t n) { entries_.reserve(n); }
+inline size_t Map::size() const { return entries_.size(); }
+inline bool Map::empty() const { return entries_.empty(); }
+inline Map::iterator Map::begin() { return entries_.begin(); }
+inline Map::iterator Map::end() { return entries_.end(); }
+inline Map::const_iterator Map::begin() const { return entries_.begin(); }
+inline Map::const_iterator Map::end() const { return entries_.end(); }
 
 }  // namespace dynarep::model

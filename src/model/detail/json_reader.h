@@ -15,6 +15,8 @@ namespace dynarep::model::detail {
 
 struct JsonNode {
   enum class Kind : uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
+  JsonNode();  // defined below the struct: clang needs JsonNode complete for the pair member
+
   Kind kind = Kind::kNull;
   bool boolean = false;
   std::string text;  // kString: the unescaped UTF-8; kNumber: the token exactly as written
@@ -22,6 +24,7 @@ struct JsonNode {
   std::vector<std::pair<std::string, JsonNode>> members;  // kObject, in document order
   size_t offset = 0;  // where the value starts in the input
 };
+inline JsonNode::JsonNode() = default;
 
 const char* kind_name(JsonNode::Kind kind);
 
