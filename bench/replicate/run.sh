@@ -3,6 +3,7 @@
 #
 #   bench/replicate/run.sh                # N=20000 preload, 500 writes/s for 60 s
 #   N=50000 RATE=500 DURATION=60 SHARDS=2 bench/replicate/run.sh
+#   WORKER_FLAGS="--max-records 1000" bench/replicate/run.sh   # extra flags for the worker
 #
 # 1. catch-up throughput: N items written to the primary and N KEYS_ONLY records put on the
 #    stream first; then one `dynarep replicate` worker starts; records/s from its first to its
@@ -52,7 +53,7 @@ start_worker() {  # primary replica stream log
   local port
   port=$(free_port)
   "$dynarep" replicate --primary "us-east-1/$1" --replica "us-east-1/$2" --stream "$3" \
-    --lease-table "leases-$3" --metrics-port "$port" --log-interval 5s >"$4" 2>&1 &
+    --lease-table "leases-$3" --metrics-port "$port" --log-interval 5s ${WORKER_FLAGS:-} >"$4" 2>&1 &
   worker_pid=$!
   pids+=("$worker_pid")
   metrics_url="http://127.0.0.1:$port/metrics"
@@ -64,9 +65,9 @@ stop_worker() {
 }
 
 echo "== 1. catch-up: $N records preloaded on $SHARDS shards"
-$lg setup --primary bp --replica br --scratch bx --stream bs --shards "$SHARDS"
-$lg preload --primary bp --stream bs --count "$N"
-start_worker bp br bs "$work/catchup.log"
+$lg setup --primary bench-p --replica bench-r --scratch bench-x --stream bench-s --shards "$SHARDS"
+$lg preload --primary bench-p --stream bench-s --count "$N"
+start_worker bench-p bench-r bench-s "$work/catchup.log"
 catchup=$($lg catchup --metrics "$metrics_url" --count "$N")
 echo "$catchup" | grep -v RESULT
 catchup_rate=$(echo "$catchup" | sed -n 's/RESULT catchup_records_per_s //p')
@@ -75,15 +76,15 @@ stop_worker "$worker_pid"
 echo "worker peak RSS: $catchup_rss MB"
 
 echo "== 2. raw BatchGetItem + BatchWriteItem for the same $N keys ($((SHARDS * 4)) calls in flight)"
-raw=$($lg raw --primary bp --scratch bx --count "$N" --parallel $((SHARDS * 4)))
+raw=$($lg raw --primary bench-p --scratch bench-x --count "$N" --parallel $((SHARDS * 4)))
 echo "$raw" | grep -v RESULT
 raw_rate=$(echo "$raw" | sed -n 's/RESULT raw_keys_per_s //p')
 
 echo "== 3. lag at $RATE writes/s for $DURATION s"
-$lg setup --primary lp --replica lr --stream ls --shards "$SHARDS"
-start_worker lp lr ls "$work/lag.log"
+$lg setup --primary lag-p --replica lag-r --stream lag-s --shards "$SHARDS"
+start_worker lag-p lag-r lag-s "$work/lag.log"
 sleep 2  # leases taken, iterators at the tip
-steady=$($lg steady --primary lp --replica lr --stream ls --rate "$RATE" --seconds "$DURATION" || true)
+steady=$($lg steady --primary lag-p --replica lag-r --stream lag-s --rate "$RATE" --seconds "$DURATION" || true)
 echo "$steady" | grep -v RESULT
 lag_rss=$(rss_mb "$worker_pid")
 stop_worker "$worker_pid"

@@ -96,7 +96,7 @@ struct Config {
   std::chrono::milliseconds shard_sync_interval{60000};  // default 60 s; also after any SHARD_END
   int max_leases = 0;                                     // default 0: no cap per worker
 
-  int max_records = 10000;                                // GetRecords Limit (1..10,000)
+  int max_records = 2000;  // GetRecords Limit (1..10,000); batch memory grows with it
   std::chrono::milliseconds min_get_records_interval{200};  // default 200 ms: 5 calls/s/shard
   std::chrono::milliseconds idle_poll{200};  // default 200 ms: wait after an empty GetRecords
 
