@@ -278,100 +278,106 @@ class IncrementalSnapshotCommand final : public Command {
   bool quiet_ = false;
 };
 
-class IncrementalBackupRecordCommand final : public Command {
+// incremental-backup-record and incremental-diff-record: one key of a table, its item read
+// consistently, and where its incremental object lives.
+class OneRecordCommand : public Command {
+ public:
+  std::string_view group() const override { return "Backup"; }
+  void setup(CLI::App& app) override {
+    app.add_option("location", location_, "region/table or host:port/table")->required();
+    app.add_option("dest", dest_, "s3://bucket/prefix")->required();
+    app.add_option("key", key_, R"(the key: {"id":{"S":"a"}} or {"id":"a"})")->required();
+    add_endpoint_option(app, endpoint_);
+    add_s3_endpoint_option(app, s3_endpoint_);
+  }
+
+ protected:
+  struct Record {
+    model::Item key;
+    backup::Location obj;
+    std::optional<model::Item> item;  // nullopt: not in the table
+  };
+  // The record, or nullopt with the error reported and its exit code in *code.
+  std::optional<Record> read_record(Io& io, int* code) {
+    auto fail = [&](int c) -> std::optional<Record> {
+      *code = c;
+      return std::nullopt;
+    };
+    auto t = open_table(location_, endpoint_);
+    if (!t.ok()) return fail(usage_error(io, name(), t.error().describe()));
+    auto dest = parse_dest(dest_);
+    if (!dest.ok()) return fail(usage_error(io, name(), dest.error().describe()));
+    auto key = table_key(*t->client, t->table(), key_);
+    if (!key.ok()) return fail(report(io, name(), key.error()));
+    auto item = t->client->get_item(t->table(), *key, true);
+    if (!item.ok()) return fail(report(io, name(), item.error()));
+    auto obj = backup::child(backup::incremental_table_dir(*dest, t->table()), backup::incremental_object_name(*key));
+    return Record{std::move(key).value(), std::move(obj), std::move(item).value()};
+  }
+
+  std::string location_, dest_, key_, endpoint_, s3_endpoint_;
+};
+
+class IncrementalBackupRecordCommand final : public OneRecordCommand {
  public:
   std::string_view name() const override { return "incremental-backup-record"; }
   std::string_view summary() const override {
     return "Back up one item now: write (or delete) its incremental object from the table";
   }
-  std::string_view group() const override { return "Backup"; }
-  void setup(CLI::App& app) override {
-    app.add_option("location", location_, "region/table or host:port/table")->required();
-    app.add_option("dest", dest_, "s3://bucket/prefix")->required();
-    app.add_option("key", key_, R"(the key: {"id":{"S":"a"}} or {"id":"a"})")->required();
-    add_endpoint_option(app, endpoint_);
-    add_s3_endpoint_option(app, s3_endpoint_);
-  }
   int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
-    if (!t.ok()) return usage_error(io, name(), t.error().describe());
-    auto dest = parse_dest(dest_);
-    if (!dest.ok()) return usage_error(io, name(), dest.error().describe());
-    auto key = table_key(*t->client, t->table(), key_);
-    if (!key.ok()) return report(io, name(), key.error());
+    int code = kExitOk;
+    auto rec = read_record(io, &code);
+    if (!rec) return code;
     backup::Storage storage(s3_endpoint_, &io.in, &io.out);
-    auto obj = backup::child(backup::incremental_table_dir(*dest, t->table()), backup::incremental_object_name(*key));
-    auto item = t->client->get_item(t->table(), *key, true);
-    if (!item.ok()) return report(io, name(), item.error());
-    Status st = item->has_value() ? storage.write_all(obj, model::to_json(**item)) : storage.remove(obj);
+    Status st = rec->item ? storage.write_all(rec->obj, model::to_json(*rec->item)) : storage.remove(rec->obj);
     if (!st.ok()) return report(io, name(), st.error());
-    io.out << (item->has_value() ? "backed up " : "deleted ") << model::canonical_key_json(*key) << " "
-           << backup::display(obj) << "\n";
+    io.out << (rec->item ? "backed up " : "deleted ") << model::canonical_key_json(rec->key) << " "
+           << backup::display(rec->obj) << "\n";
     return kExitOk;
   }
-
- private:
-  std::string location_, dest_, key_, endpoint_, s3_endpoint_;
 };
 
-class IncrementalDiffRecordCommand final : public Command {
+class IncrementalDiffRecordCommand final : public OneRecordCommand {
  public:
   std::string_view name() const override { return "incremental-diff-record"; }
   std::string_view summary() const override {
     return "Compare one item in the table with its incremental backup object (exit 1 when they differ)";
   }
-  std::string_view group() const override { return "Backup"; }
-  void setup(CLI::App& app) override {
-    app.add_option("location", location_, "region/table or host:port/table")->required();
-    app.add_option("dest", dest_, "s3://bucket/prefix")->required();
-    app.add_option("key", key_, R"(the key: {"id":{"S":"a"}} or {"id":"a"})")->required();
-    add_endpoint_option(app, endpoint_);
-    add_s3_endpoint_option(app, s3_endpoint_);
-  }
   int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
-    if (!t.ok()) return usage_error(io, name(), t.error().describe());
-    auto dest = parse_dest(dest_);
-    if (!dest.ok()) return usage_error(io, name(), dest.error().describe());
-    auto key = table_key(*t->client, t->table(), key_);
-    if (!key.ok()) return report(io, name(), key.error());
+    int code = kExitOk;
+    auto rec = read_record(io, &code);
+    if (!rec) return code;
     backup::Storage storage(s3_endpoint_, &io.in, &io.out);
-    auto obj = backup::child(backup::incremental_table_dir(*dest, t->table()), backup::incremental_object_name(*key));
-    auto item = t->client->get_item(t->table(), *key, true);
-    if (!item.ok()) return report(io, name(), item.error());
-    auto exists = storage.stat(obj);
+    auto exists = storage.stat(rec->obj);
     if (!exists.ok()) return report(io, name(), exists.error());
     std::optional<model::Item> backed;
     if (*exists) {
-      auto body = storage.read_all(obj, size_t{8} << 20);
+      auto body = storage.read_all(rec->obj, size_t{8} << 20);
       if (!body.ok()) return report(io, name(), body.error());
       auto parsed = model::parse_item(*body);
-      if (!parsed.ok()) return report(io, name(), Error(parsed.error()).with_context(backup::display(obj)));
+      if (!parsed.ok()) return report(io, name(), Error(parsed.error()).with_context(backup::display(rec->obj)));
       backed = std::move(parsed).value();
     }
-    const std::string k = model::canonical_key_json(*key);
-    if (!item->has_value() && !backed) {
+    const std::string k = model::canonical_key_json(rec->key);
+    if (!rec->item.has_value() && !backed) {
       io.out << "absent " << k << ": in neither the table nor the backup\n";
       return kExitOk;
     }
-    if (item->has_value() && backed && **item == *backed) {
+    if (rec->item.has_value() && backed && *rec->item == *backed) {
       io.out << "in sync " << k << "\n";
       return kExitOk;
     }
     if (!backed) {
-      io.out << "missing " << k << ": in the table, not in the backup " << backup::display(obj) << "\n";
-    } else if (!item->has_value()) {
-      io.out << "extraneous " << k << ": in the backup " << backup::display(obj) << ", not in the table\n";
+      io.out << "missing " << k << ": in the table, not in the backup " << backup::display(rec->obj) << "\n";
+    } else if (!rec->item.has_value()) {
+      io.out << "extraneous " << k << ": in the backup " << backup::display(rec->obj) << ", not in the table\n";
     } else {
       io.out << "different " << k << "\n";
     }
-    if (item->has_value()) io.out << "table:  " << model::to_json(**item) << "\n";
+    if (rec->item.has_value()) io.out << "table:  " << model::to_json(*rec->item) << "\n";
     if (backed) io.out << "backup: " << model::to_json(*backed) << "\n";
     return kExitDiscrepancies;
   }
-
- private:
-  std::string location_, dest_, key_, endpoint_, s3_endpoint_;
 };
 
 class IncrementalRecordHistoryCommand final : public Command {

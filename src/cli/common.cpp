@@ -59,4 +59,21 @@ int usage_error(Io& io, std::string_view command, std::string_view message) {
   return kExitUsage;
 }
 
+std::string dyno_location(const std::string& text, const std::string& endpoint) {
+  if (!text.starts_with("local/")) return text;
+  const std::string table = text.substr(6);
+  return endpoint.empty() ? "localhost:4567/" + table : aws::default_region() + "/" + table;
+}
+
+Result<TableTarget> open_location(const std::string& text, const std::string& endpoint) {
+  return open_table(dyno_location(text, endpoint), endpoint);
+}
+
+void add_location_options(CLI::App& app, std::string& location, std::string& endpoint) {
+  app.add_option("location", location, "region/table, host:port/table, or dyno's local/table")->required();
+  app.add_option("-e,--endpoint", endpoint,
+                 "DynamoDB endpoint URL, overriding the location's (default: from the location, "
+                 "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL); -e as in dyno");
+}
+
 }  // namespace dynarep::cli

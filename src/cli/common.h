@@ -28,6 +28,13 @@ Result<TableTarget> open_table(const std::string& text, const std::string& endpo
 Result<std::shared_ptr<dynamodb::Client>> open_endpoint(const std::string& text,
                                                         const std::string& endpoint_flag);
 
+// The dyno commands' table argument: also dyno's `local/TABLE` (http://localhost:4567, or the
+// -e endpoint's table in the default region).
+std::string dyno_location(const std::string& text, const std::string& endpoint);
+Result<TableTarget> open_location(const std::string& text, const std::string& endpoint);
+// Adds that positional `location` and `-e,--endpoint` to a dyno command.
+void add_location_options(CLI::App& app, std::string& location, std::string& endpoint);
+
 // Adds --endpoint to a subcommand.
 void add_endpoint_option(CLI::App& app, std::string& endpoint);
 

@@ -22,24 +22,6 @@
 namespace dynarep::cli {
 namespace {
 
-// dyno's `local/TABLE` (http://localhost:4567, or the -e endpoint) as a location dynarep knows.
-std::string dyno_location(const std::string& text, const std::string& endpoint) {
-  if (!text.starts_with("local/")) return text;
-  const std::string table = text.substr(6);
-  return endpoint.empty() ? "localhost:4567/" + table : aws::default_region() + "/" + table;
-}
-
-Result<TableTarget> open_location(const std::string& text, const std::string& endpoint) {
-  return open_table(dyno_location(text, endpoint), endpoint);
-}
-
-void add_location_options(CLI::App& app, std::string& location, std::string& endpoint) {
-  app.add_option("location", location, "region/table, host:port/table, or dyno's local/table")->required();
-  app.add_option("-e,--endpoint", endpoint,
-                 "DynamoDB endpoint URL, overriding the location's (default: from the location, "
-                 "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL); -e as in dyno");
-}
-
 // "table us-east-1/orders does not exist" instead of the service's "Requested resource not found".
 Error table_error(Error e, const TableTarget& t) {
   if (e.kind != ErrorKind::kNotFound) return e;

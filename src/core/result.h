@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -12,12 +13,14 @@
 
 namespace dynarep {
 
-template <class T>
-class [[nodiscard]] Result {
+// BasicResult<T, E>: a value or an E (anything with describe()). Result<T> is the usual form;
+// the writer's WriteResult carries a richer error (what was written, what was not published).
+template <class T, class E>
+class [[nodiscard]] BasicResult {
  public:
   using value_type = T;
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+  BasicResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  BasicResult(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -30,33 +33,35 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const& { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
+  const E& error() const& { return std::get<1>(v_); }
+  E&& error() && { return std::get<1>(std::move(v_)); }
   void ignore_error() const {}
 
  private:
   void check() const {
     if (!ok()) throw std::logic_error("Result::value() on an error: " + std::get<1>(v_).describe());
   }
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <class E>
+class [[nodiscard]] BasicResult<void, E> {
  public:
-  Result() = default;
-  Result(Error error) : err_(std::move(error)), failed_(true) {}  // NOLINT
+  BasicResult() = default;
+  BasicResult(E error) : err_(std::move(error)) {}  // NOLINT
 
-  [[nodiscard]] bool ok() const { return !failed_; }
+  [[nodiscard]] bool ok() const { return !err_.has_value(); }
   explicit operator bool() const { return ok(); }
-  const Error& error() const& { return err_; }
-  Error&& error() && { return std::move(err_); }
+  const E& error() const& { return *err_; }
+  E&& error() && { return std::move(*err_); }
   void ignore_error() const {}
 
  private:
-  Error err_;
-  bool failed_ = false;
+  std::optional<E> err_;
 };
+
+template <class T>
+using Result = BasicResult<T, Error>;
 
 using Status = Result<void>;
 

@@ -6,15 +6,13 @@
 // (StreamPublisher::republish) instead of losing them silently.
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "core/error.h"
+#include "core/result.h"
 #include "writer/change.h"
 
 namespace dynarep::writer {
@@ -41,44 +39,7 @@ struct WriteError {
 };
 
 template <class T>
-class [[nodiscard]] WriteResult {
- public:
-  WriteResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}         // NOLINT: implicit
-  WriteResult(WriteError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { check(); return std::get<0>(v_); }
-  const T& value() const& { check(); return std::get<0>(v_); }
-  T&& value() && { check(); return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  const WriteError& error() const& { return std::get<1>(v_); }
-  WriteError&& error() && { return std::get<1>(std::move(v_)); }
-  void ignore_error() const {}
-
- private:
-  void check() const {
-    if (!ok()) throw std::logic_error("WriteResult::value() on an error: " + std::get<1>(v_).describe());
-  }
-  std::variant<T, WriteError> v_;
-};
-
-template <>
-class [[nodiscard]] WriteResult<void> {
- public:
-  WriteResult() = default;
-  WriteResult(WriteError error) : err_(std::move(error)) {}  // NOLINT
-  [[nodiscard]] bool ok() const { return !err_.has_value(); }
-  explicit operator bool() const { return ok(); }
-  const WriteError& error() const& { return *err_; }
-  WriteError&& error() && { return std::move(*err_); }
-  void ignore_error() const {}
-
- private:
-  std::optional<WriteError> err_;
-};
+using WriteResult = BasicResult<T, WriteError>;
 
 using WriteStatus = WriteResult<void>;
 
