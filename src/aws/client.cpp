@@ -24,17 +24,6 @@ void scrub(std::string& text, std::string_view secret) {
   }
 }
 
-std::string_view signature_in(const http::Headers& headers) {
-  for (const auto& [name, value] : headers) {
-    if (name.size() == 13 && std::equal(name.begin(), name.end(), "authorization", [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == b;
-        })) {
-      auto at = value.find("Signature=");
-      if (at != std::string::npos) return std::string_view(value).substr(at + 10);
-    }
-  }
-  return {};
-}
 
 // Shows up in CloudTrail and S3 access logs (not signed: intermediaries may rewrite it).
 constexpr std::string_view kUserAgent = "dynarep";
@@ -74,6 +63,15 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+std::string_view signature_in(const http::Headers& headers) {
+  for (const auto& [name, value] : headers) {
+    if (!iequals(name, "authorization")) continue;
+    auto at = value.find("Signature=");
+    if (at != std::string::npos) return std::string_view(value).substr(at + 10);
+  }
+  return {};
 }
 
 // "DynamoDB_20120810.DescribeTable" -> "DescribeTable".
