@@ -16,6 +16,7 @@
 #include "dynamodb/parallel.h"
 #include "model/codec.h"
 #include "stream/lambda_event.h"
+#include "stream/plan.h"
 
 namespace dynarep::backup {
 namespace {
@@ -27,23 +28,53 @@ bool is_hex64(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// The attributes of `item` named in `key` (so an item read back can be matched to its key).
-model::Item project(const model::Item& item, const model::Item& key) {
-  model::Item out;
-  for (const auto& [name, value] : key) {
-    if (const model::Value* v = item.find(name)) out.set(name, *v);
+// `n` in positional notation, no exponent ("1e+21" -> "1000000000000000000000", "15E-1" ->
+// "1.5"), from its normalized text.
+std::string positional(const model::Number& n) {
+  std::string c = n.canonical();
+  auto e = c.find('E');
+  if (e == std::string::npos) return c;
+  const bool neg = c[0] == '-';
+  std::string mant = c.substr(neg ? 1 : 0, e - (neg ? 1 : 0));
+  const int exp = std::stoi(c.substr(e + 1));
+  std::string digits;
+  for (char ch : mant) {
+    if (ch != '.') digits += ch;
+  }
+  // digits = d1 d2 ... ; value = 0.d1d2... * 10^(exp+1)
+  const int point = exp + 1;  // digits before the decimal point
+  std::string out;
+  if (point <= 0) {
+    out = "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+  } else if (static_cast<size_t>(point) >= digits.size()) {
+    out = digits + std::string(static_cast<size_t>(point) - digits.size(), '0');
+  } else {
+    out = digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
+  }
+  return neg ? "-" + out : out;
+}
+
+// The spellings a key's object may have been named with: as a record gave it, and as DynamoDB
+// gives it back (numbers normalized). A REMOVE deletes every one of them, so an object named
+// from the table ("1.5") goes when a record says "1.50".
+std::vector<model::Item> key_spellings(const model::Item& key) {
+  std::vector<model::Item> out{key};
+  for (int form = 0; form < 2; ++form) {
+    model::Item k;
+    bool changed = false;
+    for (const auto& [name, v] : key) {
+      if (const model::Number* n = v.try_as_n()) {
+        std::string text = form == 0 ? n->canonical() : positional(*n);
+        changed = changed || text != n->text();
+        k.set(name, model::Value::N(model::Number::from_string(text)));
+      } else {
+        k.set(name, v);
+      }
+    }
+    if (changed && std::find(out.begin(), out.end(), k) == out.end()) out.push_back(std::move(k));
   }
   return out;
 }
-
-struct Action {
-  model::Item key;
-  std::string key_json;
-  std::optional<model::Item> image;  // set: put; unset: delete (after any read)
-  bool needs_read = false;
-  const ChangeInput* input = nullptr;
-  stream::ChangeRecord::Event event = stream::ChangeRecord::Event::kModify;
-};
 
 }  // namespace
 
@@ -52,15 +83,6 @@ std::string incremental_object_name(const model::Item& key) {
 }
 
 Location incremental_table_dir(const Location& dest, const std::string& table) { return child(dest, table); }
-
-std::vector<ChangeInput> inputs_from_kinesis(const std::string& shard, const std::vector<kinesis::Record>& records) {
-  std::vector<ChangeInput> out;
-  out.reserve(records.size());
-  for (const auto& r : records) {
-    out.push_back(ChangeInput{shard, r.sequence_number.str(), r.approximate_arrival, stream::parse_change_record(r.data)});
-  }
-  return out;
-}
 
 Result<std::vector<std::pair<std::string, std::vector<ChangeInput>>>> inputs_from_lambda_event(std::string_view json) {
   DR_ASSIGN(std::vector<stream::LambdaRecord> records, stream::parse_lambda_event(json));
@@ -71,7 +93,8 @@ Result<std::vector<std::pair<std::string, std::vector<ChangeInput>>>> inputs_fro
       out.emplace_back(r.shard_or_source, std::vector<ChangeInput>{});
       it = out.end() - 1;
     }
-    it->second.push_back(ChangeInput{r.shard_or_source, r.sequence_number, r.approximate_arrival, std::move(r.record)});
+    it->second.push_back(
+        ChangeInput{r.shard_or_source, r.sequence_number, r.partition_key, r.approximate_arrival, {}, std::move(r.record)});
   }
   return out;
 }
@@ -79,127 +102,170 @@ Result<std::vector<std::pair<std::string, std::vector<ChangeInput>>>> inputs_fro
 IncrementalBackup::IncrementalBackup(IncrementalOptions options)
     : opt_(std::move(options)), clock_(opt_.clock != nullptr ? *opt_.clock : SystemClock::instance()) {}
 
-Status IncrementalBackup::apply(const std::vector<ChangeInput>& batch) {
+Status IncrementalBackup::apply(const std::vector<ChangeInput>& batch, const lease::ShardBatch* lease) {
   if (batch.empty()) return {};
+  if (opt_.key_schema.hash_name.empty()) {
+    return invalid_input(fmt::format("incremental backup of {}: no key schema given", opt_.table));
+  }
   Storage& storage = *opt_.storage;
   const system_clock::time_point now = clock_.now();
-  // Last change per key, in batch order; every change kept for the history.
-  std::vector<Action> actions;
-  std::unordered_map<std::string, size_t> by_key;
-  std::vector<HistoryEntry> history;
-  std::vector<std::pair<size_t, size_t>> history_action;  // history index -> action index (for reads)
-  for (const auto& in : batch) {
-    if (!in.change.ok()) {
-      ++stats_.skipped;
-      if (opt_.warn) {
-        opt_.warn(fmt::format("shard {} sequence {}: record skipped: {}", in.shard, in.sequence_number,
-                              in.change.error().describe()));
-      }
-      continue;
-    }
-    const stream::ChangeRecord& c = *in.change;
-    if (!c.table_name.empty() && c.table_name != opt_.table) {
-      ++stats_.skipped;
-      if (opt_.warn) {
-        opt_.warn(fmt::format("shard {} sequence {}: record for table {} skipped (backing up {})", in.shard,
-                              in.sequence_number, c.table_name, opt_.table));
-      }
-      continue;
-    }
-    Action a;
-    a.key = c.keys;
-    a.key_json = model::canonical_key_json(c.keys);
-    a.input = &in;
-    a.event = c.event;
-    if (c.event == stream::ChangeRecord::Event::kRemove) {
-      a.needs_read = false;
-    } else if (c.new_image && !opt_.reread) {
-      a.image = *c.new_image;
-    } else {
-      a.needs_read = true;
-    }
-    size_t idx;
-    if (auto it = by_key.find(a.key_json); it != by_key.end()) {
-      idx = it->second;
-      actions[idx] = a;
-    } else {
-      idx = actions.size();
-      by_key.emplace(a.key_json, idx);
-      actions.push_back(a);
-    }
-    if (opt_.history) {
-      HistoryEntry h;
-      if (c.approximate_creation_time) {
-        h.time = *c.approximate_creation_time;
-        h.time_source = "creation";
-      } else if (in.arrival) {
-        h.time = *in.arrival;
-        h.time_source = "arrival";
-      } else {
-        h.time = now;
-        h.time_source = "processing";
-      }
-      h.event = c.event;
-      h.key = c.keys;
-      if (a.image) h.image = a.image;
-      h.image_source = a.needs_read ? "read" : "record";
-      h.shard = in.shard;
-      h.seq = in.sequence_number.empty() ? c.sequence_number : in.sequence_number;
-      h.recorded = now;
-      history_action.emplace_back(history.size(), idx);
-      history.push_back(std::move(h));
+  // The replicator's plan (stream/plan.h): keys validated against the table and grouped by
+  // value, KEYS_ONLY and Kinesis-for-DynamoDB records read from the primary, REMOVE included.
+  stream::PlanOptions po;
+  po.reread = opt_.reread;
+  po.have_primary = opt_.primary != nullptr;
+  stream::Plan plan = stream::plan_batch(batch, opt_.key_schema, po);
+
+  // A record for another table on a shared stream is not ours: skipped, not rejected.
+  std::vector<bool> other_table(batch.size(), false);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& c = batch[i].change;
+    other_table[i] = c.ok() && !c->table_name.empty() && c->table_name != opt_.table;
+  }
+  std::vector<RejectedRecord> rejected;
+  for (const auto& r : plan.rejected) {
+    if (other_table[r.input]) continue;
+    rejected.push_back(RejectedRecord{&batch[r.input], r.reason});
+  }
+  std::vector<stream::KeyAction> actions;
+  for (auto& a : plan.actions) {
+    bool ours = false;
+    for (size_t i : a.inputs) ours = ours || !other_table[i];
+    if (ours) actions.push_back(std::move(a));
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (other_table[i] && opt_.warn) {
+      opt_.warn(fmt::format("shard {} sequence {}: record for table {} skipped (backing up {})", batch[i].shard,
+                            batch[i].sequence_number, batch[i].change->table_name, opt_.table));
     }
   }
-  stats_.records += static_cast<int64_t>(batch.size());
+  stats_.skipped += static_cast<int64_t>(std::count(other_table.begin(), other_table.end(), true));
 
-  // KEYS_ONLY (and --reread): read the current items, consistently.
+  // Reads: consistent BatchGetItem of the keys the plan says to read; found -> put, gone -> delete.
   std::vector<model::Item> keys;
-  for (const auto& a : actions) {
-    if (a.needs_read) keys.push_back(a.key);
+  std::vector<size_t> reads;
+  for (size_t a = 0; a < actions.size(); ++a) {
+    if (actions[a].kind == stream::KeyAction::Kind::kRead) {
+      keys.push_back(actions[a].key);
+      reads.push_back(a);
+    }
   }
   if (!keys.empty()) {
-    if (opt_.primary == nullptr) {
-      return invalid_input("a KEYS_ONLY record needs the primary table to read the item from (--primary)");
-    }
     DR_ASSIGN(dynamodb::BatchGetResult got, opt_.primary->batch_get_all(opt_.table, keys, true));
+    // Matched on the key's value as the table's schema reads it (canonical bytes), so a record
+    // key written "1.50" or "1e+21" finds the item read back as "1.5" / "1000000000000000000000".
     std::unordered_map<std::string, model::Item> found;
-    for (auto& it : got.items) {
-      // Every key of a table has the same attribute names: project onto the first key's.
-      found.emplace(model::canonical_key_json(project(it, keys.front())), std::move(it));
+    for (auto& item : got.items) {
+      auto k = model::extract_key(item, opt_.key_schema);
+      if (k.ok()) found.emplace(model::canonical_bytes(*k), std::move(item));
     }
-    for (auto& a : actions) {
-      if (!a.needs_read) continue;
-      auto f = found.find(a.key_json);
-      if (f != found.end()) a.image = f->second;
+    for (size_t a : reads) {
+      auto f = found.find(model::canonical_bytes(actions[a].key));
+      if (f != found.end()) {
+        actions[a].kind = stream::KeyAction::Kind::kPut;
+        actions[a].image = std::move(f->second);
+      } else {
+        actions[a].kind = stream::KeyAction::Kind::kDelete;
+      }
     }
   }
+  std::vector<bool> was_read(actions.size(), false);
+  for (size_t a : reads) was_read[a] = true;
+
   if (opt_.history) {
-    // Changes read from the primary record what the read found (the state at `recorded`).
-    for (auto [h, ai] : history_action) {
-      if (history[h].image_source == "read") history[h].image = actions[ai].image;
+    // Every change, in order; a change read from the primary records what the read found (the
+    // state at `recorded`): a KEYS_ONLY REMOVE whose item is back is recorded as present.
+    std::vector<long> action_of(batch.size(), -1);
+    for (size_t a = 0; a < actions.size(); ++a) {
+      for (size_t i : actions[a].inputs) action_of[i] = static_cast<long>(a);
+    }
+    std::vector<HistoryEntry> history;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (action_of[i] < 0) continue;
+      const size_t a = static_cast<size_t>(action_of[i]);
+      {
+        const ChangeInput& in = batch[i];
+        const stream::ChangeRecord& c = *in.change;
+        HistoryEntry h;
+        if (c.approximate_creation_time) {
+          h.time = *c.approximate_creation_time;
+          h.time_source = "creation";
+        } else if (in.arrival) {
+          h.time = *in.arrival;
+          h.time_source = "arrival";
+        } else {
+          h.time = now;
+          h.time_source = "processing";
+        }
+        h.event = c.event;
+        h.key = actions[a].key;
+        // A record that carries the item's state after the change (NewImage, or a REMOVE of an
+        // image stream) is its own history, at its own time, even when the object is written
+        // from a read (late and duplicated Kinesis-for-DynamoDB records: restore orders the
+        // history by time). KEYS_ONLY and OLD_IMAGE records record what the read found.
+        const bool keys_only = c.source == stream::kSourceKinesisKeysOnly || c.stream_view_type == "KEYS_ONLY" ||
+                               c.stream_view_type == "OLD_IMAGE";
+        const bool carries_state =
+            !keys_only && (c.event == stream::ChangeRecord::Event::kRemove || c.new_image.has_value());
+        if (was_read[a] && (opt_.reread || !carries_state)) {
+          h.image = actions[a].image;
+          h.image_source = "read";
+        } else {
+          if (c.event != stream::ChangeRecord::Event::kRemove && c.new_image) h.image = *c.new_image;
+          h.image_source = "record";
+        }
+        h.shard = in.shard;
+        h.seq = in.sequence_number.empty() ? c.sequence_number : in.sequence_number;
+        h.recorded = now;
+        history.push_back(std::move(h));
+      }
     }
     DR_TRY(write_history(storage, opt_.table_dir, history));
     stats_.history_entries += static_cast<int64_t>(history.size());
   }
+
+  if (!rejected.empty()) {
+    stats_.skipped += static_cast<int64_t>(rejected.size());
+    if (opt_.warn) {
+      for (const auto& r : rejected) {
+        opt_.warn(fmt::format("shard {} sequence {}: record skipped: {}", r.input->shard, r.input->sequence_number,
+                              r.reason));
+      }
+    }
+    if (opt_.dead_letter) DR_TRY(opt_.dead_letter(rejected));
+  }
+
   Status written = detail::parallel_for(actions.size(), opt_.parallel, [&](size_t i) -> Status {
-    const Action& a = actions[i];
-    Location obj = child(opt_.table_dir, incremental_object_name(a.key));
-    if (a.image) {
-      DR_TRY(storage.write_all(obj, model::to_json(*a.image)));
+    const stream::KeyAction& a = actions[i];
+    // A worker paused or slowed past its lease must not overwrite the shard's next owner.
+    if (lease != nullptr && !lease->may_write(clock_.steady_now())) {
+      return Error(ErrorKind::kCancelled, "LeaseLost",
+                   fmt::format("shard {}: the lease's write deadline passed; the batch is left to the next owner",
+                               lease->shard_id));
+    }
+    if (a.kind == stream::KeyAction::Kind::kPut) {
+      // Named by the image's own key (DynamoDB's spelling, as backfill names objects), not the
+      // record's: a record key "1.50" must land on the object of the item read back as "1.5".
+      auto image_key = model::extract_key(*a.image, opt_.key_schema);
+      const model::Item& name_key = image_key.ok() ? *image_key : a.key;
+      DR_TRY(storage.write_all(child(opt_.table_dir, incremental_object_name(name_key)), model::to_json(*a.image)));
       ++stats_.puts;
     } else {
-      DR_TRY(storage.remove(obj));
+      for (const auto& k : key_spellings(a.key)) {
+        DR_TRY(storage.remove(child(opt_.table_dir, incremental_object_name(k))));
+      }
       ++stats_.deletes;
     }
     return {};
   });
   DR_TRY(written);
+  stats_.records += static_cast<int64_t>(batch.size());
   ++stats_.batches;
   return {};
 }
 
 Status IncrementalProcessor::process(const lease::ShardBatch& batch) {
-  return backup_.apply(inputs_from_kinesis(batch.shard_id, batch.records));
+  return backup_.apply(inputs_from_kinesis(batch.shard_id, batch.records), &batch);
 }
 
 Result<int64_t> incremental_backfill(dynamodb::Client& client, const std::string& table, Storage& storage,

@@ -29,6 +29,7 @@
 #include "kinesis/types.h"
 #include "lease/worker.h"
 #include "model/item.h"
+#include "stream/change_input.h"
 #include "stream/record.h"
 
 namespace dynarep::dynamodb {
@@ -42,31 +43,39 @@ std::string incremental_object_name(const model::Item& key);
 // `<dest>/<table>`.
 Location incremental_table_dir(const Location& dest, const std::string& table);
 
-// One change record as it arrived.
-struct ChangeInput {
-  std::string shard;            // shard id, or a Lambda event's source
-  std::string sequence_number;
-  std::optional<std::chrono::system_clock::time_point> arrival;
-  Result<stream::ChangeRecord> change = invalid_input("unset");
-};
-
-std::vector<ChangeInput> inputs_from_kinesis(const std::string& shard, const std::vector<kinesis::Record>& records);
+// One change record as it arrived (shared with the replicator: stream/change_input.h).
+using stream::ChangeInput;
+using stream::inputs_from_kinesis;
 // A Lambda event ({"Records":[...]}, Kinesis or DynamoDB Streams), grouped by shard/source in
 // event order.
 Result<std::vector<std::pair<std::string, std::vector<ChangeInput>>>> inputs_from_lambda_event(std::string_view json);
 
+// A record the backup cannot apply however often it tries (it does not parse, its key does not
+// fit the table): handed to IncrementalOptions::dead_letter, and the shard goes on.
+struct RejectedRecord {
+  const ChangeInput* input = nullptr;
+  std::string reason;
+};
+
 struct IncrementalOptions {
   dynamodb::Client* primary = nullptr;  // for KEYS_ONLY records; may be null when all carry images
   std::string table;                     // the primary table's name (names the directory)
+  // The table's key (DescribeTable): records whose keys do not fit it are rejected, not sent to
+  // BatchGetItem (where one bad key fails the whole call, and the shard would retry forever).
+  model::KeySchema key_schema;
   Storage* storage = nullptr;
   Location table_dir;                    // <prefix>/<table>
   bool history = false;                  // also append every change to <table_dir>/history/
   bool reread = false;                   // read every key from the primary, images or not
   int parallel = 8;                      // S3 writes in flight per batch (default 8)
   Clock* clock = nullptr;                // null: SystemClock
-  // Records that cannot be read (malformed, no keys) are skipped with a warning naming shard
-  // and sequence number: retrying cannot fix them.
+  // Records that cannot be applied (malformed, no keys, keys that do not fit the table) are
+  // skipped with a warning naming shard and sequence number: retrying cannot fix them.
   std::function<void(const std::string&)> warn;
+  // And written here when set (a dead-letter sink); an error fails the batch (it is retried).
+  std::function<Status(const std::vector<RejectedRecord>&)> dead_letter;
+  // Lambda mode, tests: no lease. Otherwise IncrementalProcessor passes the batch's lease, and
+  // no S3 write starts past its write deadline (lease::ShardBatch::may_write).
 };
 
 struct IncrementalStats {
@@ -83,7 +92,7 @@ class IncrementalBackup {
   explicit IncrementalBackup(IncrementalOptions options);
   // Applies one shard's batch (in order). OK when every change is durable in S3 (and in the
   // history log); an error means retry the whole batch. Thread-safe.
-  Status apply(const std::vector<ChangeInput>& batch);
+  Status apply(const std::vector<ChangeInput>& batch, const lease::ShardBatch* lease = nullptr);
   [[nodiscard]] const IncrementalStats& stats() const { return stats_; }
   [[nodiscard]] const IncrementalOptions& options() const { return opt_; }
 

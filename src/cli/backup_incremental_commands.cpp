@@ -20,6 +20,7 @@
 #include "kinesis/client.h"
 #include "lease/worker.h"
 #include "model/codec.h"
+#include "replicate/dead_letter.h"
 #include "s3/client.h"
 
 namespace dynarep::cli {
@@ -71,6 +72,9 @@ class IncrementalBackupCommand final : public Command {
     app.add_option("--event", event_, "Process one Lambda event ({\"Records\":[...]}) from FILE (- for stdin) and exit");
     app.add_flag("--history", history_, "Also append every change to <prefix>/<table>/history/ (point-in-time restore)");
     app.add_flag("--reread", reread_, "Read every key from the primary, even records that carry NewImage");
+    app.add_option("--dead-letter", dead_letter_,
+                   "Records that can never be applied (malformed, keys that do not fit the table) go to DIR "
+                   "(DIR/<shard>.jsonl) or s3://bucket/prefix, as the replicator's dead letters (default: logged only)");
     app.add_option("--parallel", parallel_, "S3 writes in flight per batch (default 8)")->check(CLI::Range(1, 128));
     app.add_option("--from", from_, "Where shards without a checkpoint start: trim-horizon (default) or latest");
     app.add_option("--until-idle", idle_,
@@ -88,11 +92,33 @@ class IncrementalBackupCommand final : public Command {
     if (!dest.ok()) return usage_error(io, name(), dest.error().describe());
     if (event_.empty() && stream_.empty()) return usage_error(io, name(), "give --stream NAME, or --event FILE");
     if (from_ != "trim-horizon" && from_ != "latest") return usage_error(io, name(), "--from is trim-horizon or latest");
+    // The table's key: records whose keys do not fit it are dead-lettered, never sent to
+    // BatchGetItem (one bad key there fails the call, and the shard would retry forever).
+    auto desc = t->client->describe_table(t->table());
+    if (!desc.ok()) return report(io, name(), desc.error());
+    std::shared_ptr<replicate::DeadLetterSink> sink;
+    if (!dead_letter_.empty()) {
+      auto opened = replicate::open_dead_letter_sink(dead_letter_, t->location.endpoint.region, s3_endpoint_);
+      if (!opened.ok()) return usage_error(io, name(), opened.error().describe());
+      sink = std::move(opened).value();
+    }
     backup::Storage storage(s3_endpoint_, &io.in, &io.out);
     std::mutex log_mu;
     backup::IncrementalOptions opt;
     opt.primary = t->client.get();
     opt.table = t->table();
+    opt.key_schema = desc->key_schema;
+    if (sink) {
+      opt.dead_letter = [sink](const std::vector<backup::RejectedRecord>& rejected) -> Status {
+        std::vector<replicate::DeadLetter> letters;
+        for (const auto& r : rejected) {
+          letters.push_back(replicate::DeadLetter{std::chrono::system_clock::now(), r.input->shard,
+                                                  r.input->sequence_number, r.input->partition_key, r.reason,
+                                                  r.input->raw});
+        }
+        return sink->write(letters);
+      };
+    }
     opt.storage = &storage;
     opt.table_dir = backup::incremental_table_dir(*dest, t->table());
     opt.history = history_;
@@ -139,9 +165,10 @@ class IncrementalBackupCommand final : public Command {
           last_change = now;
         }
         if (idle_ > 0) {
-          auto shards = worker.shard_status();
-          bool caught_up = !shards.empty();
-          for (const auto& s : shards) caught_up = caught_up && s.millis_behind_latest == 0;
+          // Every shard in play held here and at the tip: a shard still leased by a stopped or
+          // dead worker is not drained yet, however idle the shards held here are.
+          const bool caught_up = worker.caught_up();
+          if (!caught_up) last_change = now;
           if (caught_up && now - last_change >= std::chrono::milliseconds(static_cast<int64_t>(idle_ * 1000))) {
             stop.store(true);
           }
@@ -193,7 +220,8 @@ class IncrementalBackupCommand final : public Command {
                           b.options().history ? fmt::format(", {} history entries", s.history_entries.load()) : "");
   }
 
-  std::string primary_, stream_, dest_, lease_table_, worker_id_, event_, endpoint_, s3_endpoint_, kinesis_endpoint_;
+  std::string primary_, stream_, dest_, lease_table_, worker_id_, event_, endpoint_, s3_endpoint_, kinesis_endpoint_,
+      dead_letter_;
   std::string from_ = "trim-horizon";
   int parallel_ = 8;
   double idle_ = 0;

@@ -332,7 +332,7 @@ Result<std::optional<Item>> Client::get_item(const std::string& table, const Ite
   return std::optional<Item>(std::move(parsed).value());
 }
 
-Status Client::put_item(const std::string& table, const Item& item) {
+Status Client::put_item(const std::string& table, const Item& item, const aws::CallOptions& options) {
   std::string body;
   JsonWriter w(body);
   w.begin_object().field("TableName", table).key("Item");
@@ -340,17 +340,17 @@ Status Client::put_item(const std::string& table, const Item& item) {
   w.end_object();
   // The key is in every item the codec accepted for this table; without a schema at hand,
   // name the item's first attributes instead.
-  DR_TRY(call("PutItem", body, fmt::format("table {} item {}", table, item_summary(item))));
+  DR_TRY(call("PutItem", body, fmt::format("table {} item {}", table, item_summary(item)), options));
   return {};
 }
 
-Status Client::delete_item(const std::string& table, const Item& key) {
+Status Client::delete_item(const std::string& table, const Item& key, const aws::CallOptions& options) {
   std::string body;
   JsonWriter w(body);
   w.begin_object().field("TableName", table).key("Key");
   write_item(w, key);
   w.end_object();
-  DR_TRY(call("DeleteItem", body, key_context(table, key)));
+  DR_TRY(call("DeleteItem", body, key_context(table, key), options));
   return {};
 }
 
@@ -435,7 +435,8 @@ Result<BatchGetResult> Client::batch_get_all(const std::string& table, const std
 }
 
 Result<BatchWriteResult> Client::batch_write(const std::string& table,
-                                             const std::vector<WriteRequest>& requests) {
+                                             const std::vector<WriteRequest>& requests,
+                                             const aws::CallOptions& options) {
   BatchWriteResult out;
   if (requests.empty()) return out;
   std::string body;
@@ -454,7 +455,7 @@ Result<BatchWriteResult> Client::batch_write(const std::string& table,
   }
   w.end_array().end_object();
   w.field("ReturnConsumedCapacity", "TOTAL").end_object();
-  DR_ASSIGN(std::string resp, call("BatchWriteItem", body, "table " + table));
+  DR_ASSIGN(std::string resp, call("BatchWriteItem", body, "table " + table, options));
   DR_ASSIGN(auto root, parse_response("BatchWriteItem", resp));
   simdjson::dom::array unprocessed;
   if (!root["UnprocessedItems"][table].get(unprocessed)) {
@@ -477,7 +478,8 @@ Result<BatchWriteResult> Client::batch_write(const std::string& table,
 }
 
 Result<BatchWriteResult> Client::batch_write_all(const std::string& table,
-                                                 const std::vector<WriteRequest>& requests) {
+                                                 const std::vector<WriteRequest>& requests,
+                                                 const std::function<aws::CallOptions()>& options) {
   BatchWriteResult total;
   std::vector<WriteRequest> pending(requests.rbegin(), requests.rend());  // pop from the back
   BatchBackoff backoff(clock_);
@@ -488,7 +490,7 @@ Result<BatchWriteResult> Client::batch_write_all(const std::string& table,
       chunk.push_back(std::move(pending.back()));
       pending.pop_back();
     }
-    DR_ASSIGN(BatchWriteResult r, batch_write(table, chunk));
+    DR_ASSIGN(BatchWriteResult r, batch_write(table, chunk, options ? options() : aws::CallOptions{}));
     total.consumed_write_units += r.consumed_write_units;
     if (!r.unprocessed.empty()) {
       spdlog::debug("table {}: {} of {} writes unprocessed, retrying", table, r.unprocessed.size(),

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -134,8 +135,8 @@ class Client {
 
   Result<std::optional<Item>> get_item(const std::string& table, const Item& key,
                                        bool consistent_read = true);
-  Status put_item(const std::string& table, const Item& item);
-  Status delete_item(const std::string& table, const Item& key);
+  Status put_item(const std::string& table, const Item& item, const aws::CallOptions& options = {});
+  Status delete_item(const std::string& table, const Item& key, const aws::CallOptions& options = {});
   // Returns the item after the update (ReturnValues ALL_NEW).
   Result<Item> update_item(const UpdateRequest& request);
 
@@ -149,12 +150,15 @@ class Client {
 
   // One BatchWriteItem call (at most kMaxBatchWrite requests); unprocessed ones returned.
   Result<BatchWriteResult> batch_write(const std::string& table,
-                                       const std::vector<WriteRequest>& requests);
+                                       const std::vector<WriteRequest>& requests,
+                                       const aws::CallOptions& options = {});
   // Writes every request, in calls of kMaxBatchWrite, retrying unprocessed items with
   // capped backoff until all are written: never drops one. Fails only on a non-retryable
-  // error (or when the AWS layer's retries for one call are exhausted).
+  // error (or when the AWS layer's retries for one call are exhausted). `options`, when given,
+  // is asked before every call (a deadline that moves, such as a lease's).
   Result<BatchWriteResult> batch_write_all(const std::string& table,
-                                           const std::vector<WriteRequest>& requests);
+                                           const std::vector<WriteRequest>& requests,
+                                           const std::function<aws::CallOptions()>& options = {});
 
   Result<ScanPage> scan(const ScanRequest& request);
   Result<RawScanPage> scan_raw(const ScanRequest& request);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <functional>
+#include <random>
 #include <set>
 #include <stdexcept>
 
@@ -20,6 +21,37 @@ LeaseCoordinator::LeaseCoordinator(LeaseStore& store, Clock& clock, CoordinatorO
   }
   uint64_t seed = opt_.seed != 0 ? opt_.seed : std::hash<std::string>{}(opt_.worker_id);
   rng_.seed(seed);
+  if (opt_.owner_token.empty()) {
+    std::random_device rd;
+    opt_.owner_token = fmt::format("{:08x}{:08x}", rd(), rd());
+  }
+}
+
+void LeaseCoordinator::note_id_conflict(const Lease& current) {
+  if (current.owner != opt_.worker_id || current.owner_token == opt_.owner_token || current.owner_token.empty()) {
+    return;
+  }
+  std::lock_guard lock(mu_);
+  if (id_conflict_) return;
+  id_conflict_ = fmt::format(
+      "another live process uses worker id {}: it took lease {} (its token {}, ours {}); this process stands "
+      "down. Give each process its own --worker-id",
+      opt_.worker_id, current.key, current.owner_token, opt_.owner_token);
+  spdlog::error("{}", *id_conflict_);
+}
+
+std::optional<std::string> LeaseCoordinator::id_conflict() const {
+  std::lock_guard lock(mu_);
+  return id_conflict_;
+}
+
+std::optional<std::chrono::steady_clock::time_point> LeaseCoordinator::write_deadline(const std::string& shard) const {
+  auto h = find(shard);
+  if (!h || h->lost->load()) return std::nullopt;
+  std::lock_guard wl(h->write_mu);
+  // A tenth of the duration is kept back for the two steady clocks' rates and the time between
+  // the check and the request leaving this process.
+  return h->last_renewed + opt_.lease_duration - opt_.lease_duration / 10;
 }
 
 std::shared_ptr<LeaseCoordinator::Held> LeaseCoordinator::find(const std::string& shard) const {
@@ -38,19 +70,23 @@ void LeaseCoordinator::mark_lost(const std::string& shard, const std::shared_ptr
   spdlog::warn("lease {} lost by {}: {}", shard, opt_.worker_id, why);
 }
 
-Result<bool> LeaseCoordinator::resolve_conflict(Lease& lease, const Lease& before, Op op, const std::string& owner,
+Result<bool> LeaseCoordinator::resolve_conflict(Lease& lease, const Lease& before, Op op,
                                                 const std::string& checkpoint_value) {
   DR_ASSIGN(std::optional<Lease> cur, store_.get(before.key));
   if (!cur) return false;
+  // The owner token, not only the worker id: a second process started with our worker id
+  // writes the same owner, and its write must not pass for our own.
+  const bool mine = cur->owner == opt_.worker_id && cur->owner_token == opt_.owner_token;
+  if (op != Op::kTake) note_id_conflict(*cur);
   if (cur->counter != before.counter + 1) return false;
   bool ours = false;
   switch (op) {
     case Op::kRenew:
     case Op::kTake:
-      ours = cur->owner == owner;
+      ours = mine;
       break;
     case Op::kCheckpoint:
-      ours = cur->owner == owner && cur->checkpoint == checkpoint_value;
+      ours = mine && cur->checkpoint == checkpoint_value;
       break;
     case Op::kEvict:
       ours = !cur->owned();
@@ -68,6 +104,7 @@ Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
 
   detail::BalanceInput in;
   in.me = opt_.worker_id;
+  in.my_token = opt_.owner_token;
   in.max_leases = opt_.max_leases;
   detail::BalancePlan plan;
   {
@@ -80,6 +117,17 @@ Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
         seen_[l.key] = Seen{l.counter, l.owner, now};
       } else if (it->second.counter != l.counter) {
         it->second = Seen{l.counter, l.owner, now};
+        // Renewed under our worker id by a process that is not this one, and not a lease we
+        // hold: another live process has our id. The newcomer (this one: it holds none of
+        // those leases) stands down rather than fight over them.
+        if (l.owner == opt_.worker_id && !l.owner_token.empty() && l.owner_token != opt_.owner_token &&
+            held_.count(l.key) == 0 && !id_conflict_) {
+          id_conflict_ = fmt::format(
+              "another live process uses worker id {}: it keeps renewing lease {} (its token {}, ours {}); "
+              "this process stands down. Give each process its own --worker-id",
+              opt_.worker_id, l.key, l.owner_token, opt_.owner_token);
+          spdlog::error("{}", *id_conflict_);
+        }
       }
       const Seen& s = seen_[l.key];
       // Unowned: free at once. Owned: expired once its counter stood still for a lease duration here.
@@ -92,6 +140,7 @@ Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
     for (const auto& [k, h] : held_) in.held.insert(k);
     in.leases = all;
     plan = detail::plan_take(in, rng_);
+    if (id_conflict_) plan.take.clear(), plan.steal.clear();  // standing down: take nothing more
     view_ = LeaseView{static_cast<int>(all.size()), plan.eligible, plan.workers, plan.target, plan.mine};
   }
 
@@ -103,8 +152,8 @@ Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
     const Lease before = lease;
     sync::hit(sync::kBeforeTake, key);
     const auto started = clock_.steady_now();
-    auto r = store_.take(lease, opt_.worker_id);
-    if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kTake, opt_.worker_id, "");
+    auto r = store_.take(lease, opt_.worker_id, opt_.owner_token);
+    if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kTake, "");
     if (!r.ok()) {
       spdlog::warn("lease {}: taking failed: {}", key, r.error().describe());
       return;
@@ -146,7 +195,7 @@ std::vector<std::string> LeaseCoordinator::renew_leases() {
     Lease lease = h->lease;
     const Lease before = lease;
     auto r = store_.renew(lease);
-    if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kRenew, opt_.worker_id, "");
+    if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kRenew, "");
     if (r.ok() && *r) {
       h->lease = lease;
       h->last_renewed = started;
@@ -170,7 +219,8 @@ std::vector<std::string> LeaseCoordinator::renew_leases() {
   return lost;
 }
 
-Result<bool> LeaseCoordinator::checkpoint(const std::string& shard, const std::string& value) {
+Result<bool> LeaseCoordinator::checkpoint(const std::string& shard, const std::string& value,
+                                          std::optional<int64_t> start_timestamp_ms) {
   auto h = find(shard);
   if (!h) return false;
   std::unique_lock wl(h->write_mu);
@@ -179,8 +229,8 @@ Result<bool> LeaseCoordinator::checkpoint(const std::string& shard, const std::s
   const auto started = clock_.steady_now();
   Lease lease = h->lease;
   const Lease before = lease;
-  auto r = store_.checkpoint(lease, value);
-  if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kCheckpoint, opt_.worker_id, value);
+  auto r = store_.checkpoint(lease, value, start_timestamp_ms);
+  if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kCheckpoint, value);
   if (!r.ok()) return std::move(r).error();
   if (!*r) {
     mark_lost(shard, h, fmt::format("checkpoint {} found the lease changed", value));
@@ -201,7 +251,7 @@ Result<bool> LeaseCoordinator::release(const std::string& shard) {
   Lease lease = h->lease;
   const Lease before = lease;
   auto r = store_.evict(lease);
-  if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kEvict, opt_.worker_id, "");
+  if (r.ok() && !*r) r = resolve_conflict(lease, before, Op::kEvict, "");
   if (!r.ok()) return std::move(r).error();
   h->lost->store(true);  // no longer ours either way: its consumer must not write again
   {

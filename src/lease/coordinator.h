@@ -37,6 +37,9 @@ struct CoordinatorOptions {
   std::chrono::milliseconds lease_duration{10000};  // default 10 s (the KCL's failover time)
   int max_leases = 0;                               // leases held at most; 0 (default): no cap
   uint64_t seed = 0;  // for the random pick among free leases; 0 (default): from the worker id
+  // This process's owner token, written by every take (Lease::owner_token). Empty (default):
+  // random. Two processes must never share one.
+  std::string owner_token;
 };
 
 struct TakenLease {
@@ -66,9 +69,22 @@ class LeaseCoordinator {
   // (someone took it), or no successful renewal for lease_duration (others may take it now).
   std::vector<std::string> renew_leases();
 
-  // Records `value` (a sequence number or SHARD_END) for a held lease. true: written; false:
-  // the lease is lost (not held, taken by someone else); an Error: try again.
-  Result<bool> checkpoint(const std::string& shard, const std::string& value);
+  // Records `value` (a sequence number or SHARD_END; AT_TIMESTAMP with `start_timestamp_ms`)
+  // for a held lease. true: written; false: the lease is lost (not held, taken by someone
+  // else); an Error: try again.
+  Result<bool> checkpoint(const std::string& shard, const std::string& value,
+                          std::optional<int64_t> start_timestamp_ms = std::nullopt);
+
+  // Until when this worker may still write on behalf of the held lease `shard`: the start of
+  // its last successful renewal plus the lease duration, less a safety margin. Another worker
+  // takes the lease only after it saw the counter stand still for a whole lease duration,
+  // which began after that renewal was sent, so writes made before this point cannot overlap a
+  // new owner's. nullopt when the lease is not held (lost or released).
+  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> write_deadline(const std::string& shard) const;
+
+  // Set when another live process uses this worker id (it took a lease this process held, with
+  // its own token): this process must stand down. The message says what was seen.
+  [[nodiscard]] std::optional<std::string> id_conflict() const;
 
   // Gives a held lease up (removes the owner) so another worker can take it at once. true:
   // released; false: it was lost already. Either way it is no longer held.
@@ -85,6 +101,7 @@ class LeaseCoordinator {
   [[nodiscard]] std::shared_ptr<const std::atomic<bool>> lost_flag(const std::string& shard) const;
   [[nodiscard]] LeaseView last_view() const;
   [[nodiscard]] const std::string& worker_id() const { return opt_.worker_id; }
+  [[nodiscard]] const std::string& owner_token() const { return opt_.owner_token; }
   [[nodiscard]] std::chrono::milliseconds lease_duration() const { return opt_.lease_duration; }
 
  private:
@@ -105,8 +122,9 @@ class LeaseCoordinator {
   void mark_lost(const std::string& shard, const std::shared_ptr<Held>& h, std::string_view why);
   // After a write answered "condition failed": was it our own write, applied on an earlier
   // attempt whose answer was lost? Reads the lease back; true (and `lease` updated) if so.
-  Result<bool> resolve_conflict(Lease& lease, const Lease& before, Op op, const std::string& owner,
-                                const std::string& checkpoint_value);
+  Result<bool> resolve_conflict(Lease& lease, const Lease& before, Op op, const std::string& checkpoint_value);
+  // A lease we held is now held under our worker id by another process: record the conflict.
+  void note_id_conflict(const Lease& current);
 
   LeaseStore& store_;
   Clock& clock_;
@@ -116,6 +134,7 @@ class LeaseCoordinator {
   std::map<std::string, Seen> seen_;
   LeaseView view_;
   std::mt19937_64 rng_;
+  std::optional<std::string> id_conflict_;  // guarded by mu_
 };
 
 }  // namespace dynarep::lease

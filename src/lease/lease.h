@@ -6,6 +6,8 @@
 // Lease item (attribute names as the KCL's, so the table reads the same in the console):
 //   leaseKey                      S   the shard id (hash key)
 //   leaseOwner                    S   the worker id; absent when nobody owns the lease
+//   leaseOwnerToken               S   random per owning process, set by every take: two live
+//                                     processes given the same worker id are told apart by it
 //   leaseCounter                  N   incremented by every write (renew, take, checkpoint, evict)
 //   checkpoint                    S   a sequence number, or TRIM_HORIZON / LATEST / AT_TIMESTAMP
 //                                     (nothing processed yet: where to start), or SHARD_END
@@ -31,6 +33,7 @@ inline constexpr std::string_view kShardEnd = "SHARD_END";
 // Attribute names.
 inline constexpr std::string_view kAttrKey = "leaseKey";
 inline constexpr std::string_view kAttrOwner = "leaseOwner";
+inline constexpr std::string_view kAttrOwnerToken = "leaseOwnerToken";
 inline constexpr std::string_view kAttrCounter = "leaseCounter";
 inline constexpr std::string_view kAttrCheckpoint = "checkpoint";
 inline constexpr std::string_view kAttrParents = "parentShardIds";
@@ -40,6 +43,9 @@ inline constexpr std::string_view kAttrStartTimestamp = "startTimestampMillis";
 struct Lease {
   std::string key;    // shard id
   std::string owner;  // empty: unowned
+  // The owning process's token (empty when unowned, or owned by a version that wrote none).
+  // The owner's own writes are conditional on it, so a write can only be the owner's own.
+  std::string owner_token;
   int64_t counter = 0;
   std::string checkpoint{kTrimHorizon};
   std::optional<int64_t> start_timestamp_ms{};  // with checkpoint AT_TIMESTAMP

@@ -35,6 +35,7 @@ Result<Lease> lease_from_item(const Item& item) {
   if (k == nullptr || k->try_as_s() == nullptr) return invalid_input("lease item without a string leaseKey");
   l.key = k->as_s();
   if (const Value* o = item.find(kAttrOwner); o != nullptr && o->try_as_s() != nullptr) l.owner = o->as_s();
+  if (const Value* t = item.find(kAttrOwnerToken); t != nullptr && t->try_as_s() != nullptr) l.owner_token = t->as_s();
   DR_ASSIGN(l.counter, to_int(item.find(kAttrCounter), kAttrCounter, l.key));
   if (const Value* c = item.find(kAttrCheckpoint); c != nullptr && c->try_as_s() != nullptr) {
     l.checkpoint = c->as_s();
@@ -79,6 +80,22 @@ dynamodb::UpdateRequest base_request(const std::string& table, const std::string
   req.key = key_of(key);
   req.expression_attribute_names = {{"#c", std::string(kAttrCounter)}};
   return req;
+}
+
+// "#c = :exp AND #o = :me AND <token>": the owner's own write, made only while the lease is
+// still at the counter it last saw and still held by this very process (its token), so a second
+// process with the same worker id cannot pass for it.
+void owner_condition(dynamodb::UpdateRequest& req, const Lease& lease) {
+  req.expression_attribute_names.emplace_back("#o", std::string(kAttrOwner));
+  req.expression_attribute_names.emplace_back("#tok", std::string(kAttrOwnerToken));
+  req.expression_attribute_values.set(":exp", Value::N(Number::from_int(lease.counter)));
+  req.expression_attribute_values.set(":me", Value::S(lease.owner));
+  if (lease.owner_token.empty()) {
+    req.condition_expression = "#c = :exp AND #o = :me AND attribute_not_exists(#tok)";
+  } else {
+    req.expression_attribute_values.set(":tok", Value::S(lease.owner_token));
+    req.condition_expression = "#c = :exp AND #o = :me AND #tok = :tok";
+  }
 }
 
 }  // namespace
@@ -164,21 +181,20 @@ Result<bool> DynamoLeaseStore::create(const Lease& lease) {
 
 Result<bool> DynamoLeaseStore::renew(Lease& lease) {
   auto req = base_request(table_, lease.key);
-  req.expression_attribute_names.emplace_back("#o", std::string(kAttrOwner));
   req.update_expression = "SET #c = #c + :one";
-  req.condition_expression = "#c = :exp AND #o = :me";
   req.expression_attribute_values.set(":one", Value::N(Number::from_int(1)));
-  req.expression_attribute_values.set(":exp", Value::N(Number::from_int(lease.counter)));
-  req.expression_attribute_values.set(":me", Value::S(lease.owner));
+  owner_condition(req, lease);
   return conditional_update(client_, std::move(req), lease);
 }
 
-Result<bool> DynamoLeaseStore::take(Lease& lease, const std::string& new_owner) {
+Result<bool> DynamoLeaseStore::take(Lease& lease, const std::string& new_owner, const std::string& new_token) {
   auto req = base_request(table_, lease.key);
   req.expression_attribute_names.emplace_back("#o", std::string(kAttrOwner));
+  req.expression_attribute_names.emplace_back("#tok", std::string(kAttrOwnerToken));
   req.expression_attribute_names.emplace_back("#sw", std::string(kAttrOwnerSwitches));
-  req.update_expression = "SET #o = :me, #c = #c + :one, #sw = if_not_exists(#sw, :zero) + :sw";
+  req.update_expression = "SET #o = :me, #tok = :tok, #c = #c + :one, #sw = if_not_exists(#sw, :zero) + :sw";
   req.expression_attribute_values.set(":me", Value::S(new_owner));
+  req.expression_attribute_values.set(":tok", Value::S(new_token));
   req.expression_attribute_values.set(":one", Value::N(Number::from_int(1)));
   req.expression_attribute_values.set(":zero", Value::N(Number::from_int(0)));
   req.expression_attribute_values.set(":sw", Value::N(Number::from_int(lease.owner == new_owner ? 0 : 1)));
@@ -189,28 +205,28 @@ Result<bool> DynamoLeaseStore::take(Lease& lease, const std::string& new_owner) 
 
 Result<bool> DynamoLeaseStore::evict(Lease& lease) {
   auto req = base_request(table_, lease.key);
-  req.expression_attribute_names.emplace_back("#o", std::string(kAttrOwner));
-  req.update_expression = "REMOVE #o SET #c = #c + :one";
-  req.condition_expression = "#c = :exp AND #o = :me";
+  req.update_expression = "REMOVE #o, #tok SET #c = #c + :one";
   req.expression_attribute_values.set(":one", Value::N(Number::from_int(1)));
-  req.expression_attribute_values.set(":exp", Value::N(Number::from_int(lease.counter)));
-  req.expression_attribute_values.set(":me", Value::S(lease.owner));
+  owner_condition(req, lease);
   return conditional_update(client_, std::move(req), lease);
 }
 
-Result<bool> DynamoLeaseStore::checkpoint(Lease& lease, const std::string& value) {
+Result<bool> DynamoLeaseStore::checkpoint(Lease& lease, const std::string& value,
+                                          std::optional<int64_t> start_timestamp_ms) {
   auto req = base_request(table_, lease.key);
-  req.expression_attribute_names.emplace_back("#o", std::string(kAttrOwner));
   req.expression_attribute_names.emplace_back("#cp", std::string(kAttrCheckpoint));
   req.expression_attribute_names.emplace_back("#sw", std::string(kAttrOwnerSwitches));
   req.expression_attribute_names.emplace_back("#ts", std::string(kAttrStartTimestamp));
-  req.update_expression = "SET #cp = :cp, #sw = :zero, #c = #c + :one REMOVE #ts";
-  req.condition_expression = "#c = :exp AND #o = :me";
+  if (start_timestamp_ms) {
+    req.update_expression = "SET #cp = :cp, #sw = :zero, #c = #c + :one, #ts = :ts";
+    req.expression_attribute_values.set(":ts", Value::N(Number::from_int(*start_timestamp_ms)));
+  } else {
+    req.update_expression = "SET #cp = :cp, #sw = :zero, #c = #c + :one REMOVE #ts";
+  }
   req.expression_attribute_values.set(":cp", Value::S(value));
   req.expression_attribute_values.set(":zero", Value::N(Number::from_int(0)));
   req.expression_attribute_values.set(":one", Value::N(Number::from_int(1)));
-  req.expression_attribute_values.set(":exp", Value::N(Number::from_int(lease.counter)));
-  req.expression_attribute_values.set(":me", Value::S(lease.owner));
+  owner_condition(req, lease);
   return conditional_update(client_, std::move(req), lease);
 }
 

@@ -37,16 +37,20 @@ class LeaseStore {
 
   // Creates `lease` (counter 0, no owner) unless a lease with its key exists: false then.
   virtual Result<bool> create(const Lease& lease) = 0;
+  // "Still `lease`'s owner" below means: the owner AND the owner token are `lease`'s.
   // counter+1, if counter and owner are still `lease`'s.
   virtual Result<bool> renew(Lease& lease) = 0;
-  // owner := new_owner, counter+1, ownerSwitchesSinceCheckpoint+1 when the owner changes; if the
-  // counter is still `lease`'s (whoever owns it: taking an expired lease, or stealing).
-  virtual Result<bool> take(Lease& lease, const std::string& new_owner) = 0;
-  // Removes the owner, counter+1, if counter and owner are still `lease`'s (a graceful release).
+  // owner := new_owner, token := new_token, counter+1, ownerSwitchesSinceCheckpoint+1 when the
+  // owner changes; if the counter is still `lease`'s (whoever owns it: taking an expired lease,
+  // or stealing).
+  virtual Result<bool> take(Lease& lease, const std::string& new_owner, const std::string& new_token) = 0;
+  // Removes the owner and token, counter+1, if counter and owner are still `lease`'s (a
+  // graceful release).
   virtual Result<bool> evict(Lease& lease) = 0;
-  // checkpoint := value (and start timestamp cleared), ownerSwitchesSinceCheckpoint := 0,
-  // counter+1, if counter and owner are still `lease`'s.
-  virtual Result<bool> checkpoint(Lease& lease, const std::string& value) = 0;
+  // checkpoint := value, start timestamp := start_timestamp_ms (cleared when none),
+  // ownerSwitchesSinceCheckpoint := 0, counter+1, if counter and owner are still `lease`'s.
+  virtual Result<bool> checkpoint(Lease& lease, const std::string& value,
+                                  std::optional<int64_t> start_timestamp_ms = std::nullopt) = 0;
 };
 
 // Leases in a DynamoDB table keyed by leaseKey (S), created on demand with on-demand billing.
@@ -59,9 +63,10 @@ class DynamoLeaseStore final : public LeaseStore {
   Result<std::optional<Lease>> get(const std::string& key) override;
   Result<bool> create(const Lease& lease) override;
   Result<bool> renew(Lease& lease) override;
-  Result<bool> take(Lease& lease, const std::string& new_owner) override;
+  Result<bool> take(Lease& lease, const std::string& new_owner, const std::string& new_token) override;
   Result<bool> evict(Lease& lease) override;
-  Result<bool> checkpoint(Lease& lease, const std::string& value) override;
+  Result<bool> checkpoint(Lease& lease, const std::string& value,
+                          std::optional<int64_t> start_timestamp_ms = std::nullopt) override;
 
   [[nodiscard]] const std::string& table() const { return table_; }
 

@@ -69,6 +69,7 @@ Result<bool> InMemoryLeaseStore::create(const Lease& lease) {
   if (leases_.count(lease.key) != 0) return false;
   Lease l = lease;
   l.owner.clear();
+  l.owner_token.clear();
   l.counter = 0;
   l.owner_switches_since_checkpoint = 0;
   std::sort(l.parent_shard_ids.begin(), l.parent_shard_ids.end());
@@ -88,21 +89,27 @@ Result<bool> InMemoryLeaseStore::write(Op op, Lease& lease, const std::function<
   return true;
 }
 
+namespace {
+bool same_owner(const Lease& cur, const Lease& expected) {
+  return cur.counter == expected.counter && cur.owner == expected.owner && cur.owner_token == expected.owner_token;
+}
+}  // namespace
+
 Result<bool> InMemoryLeaseStore::renew(Lease& lease) {
   const Lease expected = lease;
   return write(
-      Op::kRenew, lease,
-      [&](const Lease& cur) { return cur.counter == expected.counter && cur.owner == expected.owner; },
+      Op::kRenew, lease, [&](const Lease& cur) { return same_owner(cur, expected); },
       [](Lease& cur) { ++cur.counter; });
 }
 
-Result<bool> InMemoryLeaseStore::take(Lease& lease, const std::string& new_owner) {
+Result<bool> InMemoryLeaseStore::take(Lease& lease, const std::string& new_owner, const std::string& new_token) {
   const Lease expected = lease;
   return write(
       Op::kTake, lease, [&](const Lease& cur) { return cur.counter == expected.counter; },
       [&](Lease& cur) {
         if (cur.owner != new_owner) ++cur.owner_switches_since_checkpoint;
         cur.owner = new_owner;
+        cur.owner_token = new_token;
         ++cur.counter;
       });
 }
@@ -110,22 +117,22 @@ Result<bool> InMemoryLeaseStore::take(Lease& lease, const std::string& new_owner
 Result<bool> InMemoryLeaseStore::evict(Lease& lease) {
   const Lease expected = lease;
   return write(
-      Op::kEvict, lease,
-      [&](const Lease& cur) { return cur.counter == expected.counter && cur.owner == expected.owner; },
+      Op::kEvict, lease, [&](const Lease& cur) { return same_owner(cur, expected); },
       [](Lease& cur) {
         cur.owner.clear();
+        cur.owner_token.clear();
         ++cur.counter;
       });
 }
 
-Result<bool> InMemoryLeaseStore::checkpoint(Lease& lease, const std::string& value) {
+Result<bool> InMemoryLeaseStore::checkpoint(Lease& lease, const std::string& value,
+                                            std::optional<int64_t> start_timestamp_ms) {
   const Lease expected = lease;
   return write(
-      Op::kCheckpoint, lease,
-      [&](const Lease& cur) { return cur.counter == expected.counter && cur.owner == expected.owner; },
+      Op::kCheckpoint, lease, [&](const Lease& cur) { return same_owner(cur, expected); },
       [&](Lease& cur) {
         cur.checkpoint = value;
-        cur.start_timestamp_ms.reset();
+        cur.start_timestamp_ms = start_timestamp_ms;
         cur.owner_switches_since_checkpoint = 0;
         ++cur.counter;
       });

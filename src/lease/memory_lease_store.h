@@ -22,9 +22,10 @@ class InMemoryLeaseStore final : public LeaseStore {
   Result<std::optional<Lease>> get(const std::string& key) override;
   Result<bool> create(const Lease& lease) override;
   Result<bool> renew(Lease& lease) override;
-  Result<bool> take(Lease& lease, const std::string& new_owner) override;
+  Result<bool> take(Lease& lease, const std::string& new_owner, const std::string& new_token) override;
   Result<bool> evict(Lease& lease) override;
-  Result<bool> checkpoint(Lease& lease, const std::string& value) override;
+  Result<bool> checkpoint(Lease& lease, const std::string& value,
+                          std::optional<int64_t> start_timestamp_ms = std::nullopt) override;
 
   // The next `n` calls of `op` fail with `error` (not applied).
   void fail_next(Op op, int n, Error error);

@@ -132,6 +132,7 @@ class Worker::Consumer {
     set_status([&](ShardStatus& s) { s.checkpoint = lease_.checkpoint; });
     if (start_delay_ > 0ms && !nap(start_delay_, true)) return lost() ? Outcome::kLost : Outcome::kStopped;
     if (lease_.finished()) return Outcome::kFinished;
+    if (lease_.checkpoint == kLatest && !pin_latest()) return lost() ? Outcome::kLost : Outcome::kStopped;
     std::optional<kinesis::SequenceNumber> last_done;
     if (lease_.has_sequence_checkpoint()) last_done = kinesis::SequenceNumber(lease_.checkpoint);
     std::optional<kinesis::ShardIterator> it;
@@ -193,7 +194,8 @@ class Worker::Consumer {
       });
       if (n > 0) {
         sync::hit(sync::kAfterGetRecords, shard);
-        ShardBatch batch{shard, std::move(page.records), page.millis_behind_latest, lost_.get()};
+        ShardBatch batch{shard, std::move(page.records), page.millis_behind_latest, lost_.get(),
+                         [this] { return w_.coordinator_->write_deadline(lease_.key); }};
         if (!process(batch)) return lost() ? Outcome::kLost : Outcome::kStopped;
         const kinesis::SequenceNumber last = batch.records.back().sequence_number;
         if (!page.shard_ended()) {
@@ -254,6 +256,27 @@ class Worker::Consumer {
       spdlog::warn("shard {}: checkpoint {} failed (retry in {} ms): {}", lease_.key, value, d.count(),
                    r.error().describe());
       if (!nap(d, false)) return false;
+    }
+  }
+
+  // A LATEST checkpoint (leases created by versions before positions were pinned at creation)
+  // would be resolved again by every new owner, skipping what was written between owners: pin
+  // it to now, once, before reading. false: lease lost or stopping.
+  bool pin_latest() {
+    const int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(w_.clock_.now().time_since_epoch()).count();
+    Backoff backoff(w_.config_.retry_base, w_.config_.retry_max);
+    for (;;) {
+      auto r = w_.coordinator_->checkpoint(lease_.key, std::string(kAtTimestamp), now_ms);
+      if (r.ok()) {
+        if (!*r) return false;
+        lease_.checkpoint = std::string(kAtTimestamp);
+        lease_.start_timestamp_ms = now_ms;
+        spdlog::info("shard {}: LATEST pinned to AT_TIMESTAMP {} ms", lease_.key, now_ms);
+        return true;
+      }
+      if (lost() || stopping()) return false;
+      if (!nap(backoff.next(), true)) return false;
     }
   }
 
@@ -346,6 +369,15 @@ std::vector<ShardStatus> Worker::shard_status() const {
   return out;
 }
 
+bool Worker::caught_up() const {
+  const LeaseView view = coordinator_->last_view();
+  if (view.leases == 0) return false;  // no take cycle has seen the lease table yet
+  if (view.mine != view.eligible) return false;
+  auto shards = shard_status();
+  if (static_cast<int>(shards.size()) != view.mine) return false;
+  return std::all_of(shards.begin(), shards.end(), [](const ShardStatus& s) { return s.millis_behind_latest == 0; });
+}
+
 Status Worker::shard_sync() {
   counters_->shard_syncs++;
   DR_ASSIGN(std::vector<kinesis::Shard> shards, kinesis_.list_shards(config_.stream));
@@ -381,6 +413,12 @@ Status Worker::shard_sync() {
     }
   }
 
+  // Shards whose every record is ours to process: those with a lease from an earlier sync, and
+  // (filled in below, parents first) the descendants of those created in this sync. A grandchild
+  // born of two reshards between syncs descends from a consumed shard through a parent whose
+  // lease is only being created now; it must start at TRIM_HORIZON like its parent, not at the
+  // initial position (which would skip it, or at LATEST mark a closed one done unread).
+  std::set<std::string> consumed = existing;
   for (const kinesis::Shard* s : order) {
     if (existing.count(s->id.str()) != 0) continue;
     Lease l;
@@ -389,11 +427,12 @@ Status Worker::shard_sync() {
     for (const auto& p : {s->parent, s->adjacent_parent}) {
       if (!p || p->empty()) continue;
       l.parent_shard_ids.push_back(p->str());
-      if (existing.count(p->str()) != 0) parent_consumed = true;
+      if (consumed.count(p->str()) != 0) parent_consumed = true;
     }
     if (parent_consumed) {
       // A descendant of a shard we were reading: everything in it is new to us.
       l.checkpoint = std::string(kTrimHorizon);
+      consumed.insert(l.key);
     } else {
       switch (config_.initial_position.kind) {
         case StartPosition::Kind::kOldest:
@@ -401,7 +440,17 @@ Status Worker::shard_sync() {
           break;
         case StartPosition::Kind::kNewest:
           // Nothing will ever be appended to a closed shard: at LATEST it is done already.
-          l.checkpoint = std::string(s->closed() ? kShardEnd : kLatest);
+          if (s->closed()) {
+            l.checkpoint = std::string(kShardEnd);
+            break;
+          }
+          // "Latest" is pinned to the lease's creation: a LATEST checkpoint would be resolved
+          // again by every owner until the first record is processed, so a handover (steal,
+          // expiry, restart, SIGKILL) would skip everything written in between.
+          l.checkpoint = std::string(kAtTimestamp);
+          l.start_timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     clock_.now().time_since_epoch())
+                                     .count();
           break;
         case StartPosition::Kind::kAtTime:
           l.checkpoint = std::string(kAtTimestamp);
@@ -531,7 +580,9 @@ Status Worker::run(const std::atomic<bool>& stop) {
       next_take = clock_.steady_now() + config_.take_interval;
     }
     sleep_until(std::min(next_take, next_sync), stop);
+    if (coordinator_->id_conflict()) break;
   }
+  std::optional<std::string> conflict = coordinator_->id_conflict();
 
   // Graceful stop: consumers finish the batch in hand and checkpoint; then leases are released.
   spdlog::info("worker {} stopping: finishing batches in hand", config_.worker_id);
@@ -544,6 +595,7 @@ Status Worker::run(const std::atomic<bool>& stop) {
     if (!r.ok()) spdlog::warn("shard {}: releasing the lease failed: {}", shard, r.error().describe());
   }
   spdlog::info("worker {} stopped", config_.worker_id);
+  if (conflict) return Error(ErrorKind::kFatal, "WorkerIdInUse", *conflict);
   return {};
 }
 

@@ -29,7 +29,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,6 +61,19 @@ struct ShardBatch {
   // Set when the lease was lost while the batch is in hand: its results will not be
   // checkpointed (another worker processes the batch again), so a processor may stop early.
   const std::atomic<bool>* abandoned = nullptr;
+  // Until when (Clock::steady_now time) the processor may still START a write for this batch:
+  // past it another worker may own the shard, and a write from here could land after the new
+  // owner's newer one. Ask again before every write request (renewals move it forward); nullopt:
+  // the lease is gone, write nothing. Unset (no function): no limit (Lambda mode, tests).
+  std::function<std::optional<std::chrono::steady_clock::time_point>()> write_deadline;
+
+  // Whether writing may start now by the deadline above.
+  [[nodiscard]] bool may_write(std::chrono::steady_clock::time_point now) const {
+    if (abandoned != nullptr && abandoned->load()) return false;
+    if (!write_deadline) return true;
+    auto d = write_deadline();
+    return d && now < *d;
+  }
 };
 
 class RecordProcessor {
@@ -159,6 +174,11 @@ class Worker {
   [[nodiscard]] const Config& config() const { return config_; }
   [[nodiscard]] WorkerStats stats() const;
   [[nodiscard]] std::vector<ShardStatus> shard_status() const;
+  // Everything is read up to the stream's tip: every lease in play (not finished, parents
+  // finished) is held by this worker, and each of its consumers' last GetRecords was at the tip
+  // (MillisBehindLatest 0). A lease another worker still holds (alive, or dead and not yet
+  // expired) means not caught up: a drain (`--until-idle`) must wait for it.
+  [[nodiscard]] bool caught_up() const;
   [[nodiscard]] LeaseCoordinator& coordinator() { return *coordinator_; }
 
   class Consumer;  // one shard's reader (worker.cpp)

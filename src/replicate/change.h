@@ -1,37 +1,13 @@
-// What the replicator consumes: one change record as it arrived (from a Kinesis shard or a
-// Lambda event), with where it came from, and the record parsed (or why it could not be).
+// What the replicator consumes: stream::ChangeInput (stream/change_input.h), shared with the
+// incremental backup so both read records the same way.
 #pragma once
 
-#include <chrono>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include "core/result.h"
-#include "kinesis/types.h"
-#include "stream/lambda_event.h"
-#include "stream/record.h"
+#include "stream/change_input.h"
 
 namespace dynarep::replicate {
 
-struct ChangeInput {
-  std::string shard;            // shard id, or the event source; for messages and dead letters
-  std::string sequence_number;  // Kinesis sequence number (or DynamoDB Streams SequenceNumber)
-  std::string partition_key;    // Kinesis partition key; empty when none
-  std::optional<std::chrono::system_clock::time_point> arrival;  // ApproximateArrivalTimestamp
-  std::string raw;              // the record's data as received (kept for dead letters)
-  Result<stream::ChangeRecord> change;  // parsed, or why it could not be
-
-  // When the change was made: the record's ApproximateCreationDateTime, else the Kinesis
-  // arrival time; nullopt when the record carries neither.
-  [[nodiscard]] std::optional<std::chrono::system_clock::time_point> event_time() const;
-};
-
-// From Kinesis records (parses each record's data).
-std::vector<ChangeInput> inputs_from_kinesis(const std::string& shard, const std::vector<kinesis::Record>& records);
-// From a parsed Lambda event. `raw_records` are the event's records as JSON text when known
-// (for dead letters); may be empty.
-std::vector<ChangeInput> inputs_from_lambda(std::vector<stream::LambdaRecord> records,
-                                            const std::vector<std::string>& raw_records = {});
+using stream::ChangeInput;
+using stream::inputs_from_kinesis;
+using stream::inputs_from_lambda;
 
 }  // namespace dynarep::replicate

@@ -39,6 +39,20 @@ void run_parallel(size_t n, int parallel, const std::function<void(size_t)>& fn)
 // Errors that a single record causes and that retrying cannot fix.
 bool record_specific(const Error& e) { return e.kind == ErrorKind::kInvalidInput; }
 
+// Per-call options that stop a write from starting past the lease's write deadline. The
+// deadline is asked afresh for every call: renewals move it forward.
+aws::CallOptions fenced_options(const lease::ShardBatch* lease) {
+  aws::CallOptions o;
+  if (lease == nullptr) return o;
+  o.cancel = lease->abandoned;
+  if (lease->write_deadline) {
+    // No deadline at all: the lease is gone. A deadline in the past makes the AWS layer refuse
+    // the call before sending anything (kCancelled, "DeadlineExceeded").
+    o.deadline = lease->write_deadline().value_or(std::chrono::steady_clock::time_point::min());
+  }
+  return o;
+}
+
 }  // namespace
 
 Result<model::KeySchema> check_tables(dynamodb::Client* primary, const std::string& primary_table,
@@ -118,7 +132,8 @@ Status Replicator::read_primary(const std::vector<model::Item>& keys, std::vecto
   return {};
 }
 
-Status Replicator::write_replica(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad) {
+Status Replicator::write_replica(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad,
+                                 const lease::ShardBatch* lease) {
   // Groups of whole BatchWriteItem calls, one group per thread; keys are distinct (one action
   // per key), so the order between calls does not matter.
   const size_t per_call = dynamodb::kMaxBatchWrite;
@@ -136,7 +151,7 @@ Status Replicator::write_replica(const std::vector<WriteSlot>& writes, std::vect
     std::vector<dynamodb::WriteRequest> reqs;
     reqs.reserve(group_slots[g].size());
     for (size_t i : group_slots[g]) reqs.push_back(writes[i].request);
-    auto r = opt_.replica->batch_write_all(opt_.replica_table, reqs);
+    auto r = opt_.replica->batch_write_all(opt_.replica_table, reqs, [lease] { return fenced_options(lease); });
     if (r.ok()) return;
     if (!record_specific(r.error())) {
       status[g] = std::move(r).error();
@@ -146,8 +161,9 @@ Status Replicator::write_replica(const std::vector<WriteSlot>& writes, std::vect
                  r.error().describe(), reqs.size());
     for (size_t i : group_slots[g]) {
       const auto& w = writes[i].request;
-      Status st = w.kind == dynamodb::WriteRequest::Kind::kPut ? opt_.replica->put_item(opt_.replica_table, w.item)
-                                                                : opt_.replica->delete_item(opt_.replica_table, w.item);
+      Status st = w.kind == dynamodb::WriteRequest::Kind::kPut
+                      ? opt_.replica->put_item(opt_.replica_table, w.item, fenced_options(lease))
+                      : opt_.replica->delete_item(opt_.replica_table, w.item, fenced_options(lease));
       if (st.ok()) continue;
       if (record_specific(st.error())) {
         bad_per[g].emplace_back(writes[i].action, "the replica rejects the write: " + st.error().describe());
@@ -162,7 +178,7 @@ Status Replicator::write_replica(const std::vector<WriteSlot>& writes, std::vect
   return {};
 }
 
-Result<ApplyResult> Replicator::apply(const std::vector<ChangeInput>& inputs) {
+Result<ApplyResult> Replicator::apply(const std::vector<ChangeInput>& inputs, const lease::ShardBatch* lease) {
   ApplyResult out;
   out.received = static_cast<int64_t>(inputs.size());
   detail::PlanOptions po;
@@ -230,7 +246,7 @@ Result<ApplyResult> Replicator::apply(const std::vector<ChangeInput>& inputs) {
   }
   if (!writes.empty()) {
     std::vector<std::pair<size_t, std::string>> bad;
-    auto st = write_replica(writes, bad);
+    auto st = write_replica(writes, bad, lease);
     if (!st.ok()) {
       metrics_->batch_errors++;
       return std::move(st).error().with_context("writing to replica table " + opt_.replica_table);
@@ -289,7 +305,7 @@ Result<ApplyResult> Replicator::apply(const std::vector<ChangeInput>& inputs) {
 
 Status ReplicationProcessor::process(const lease::ShardBatch& batch) {
   auto inputs = inputs_from_kinesis(batch.shard_id, batch.records);
-  auto r = replicator_.apply(inputs);
+  auto r = replicator_.apply(inputs, &batch);
   if (!r.ok()) return std::move(r).error().with_context("shard " + batch.shard_id);
   return {};
 }

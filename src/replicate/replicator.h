@@ -77,7 +77,12 @@ class Replicator {
   // Applies one batch. OK when every change is applied or dead-lettered (then, and only then,
   // the batch may be checkpointed); an error when something must be retried: nothing can be
   // assumed about which writes were made, so retry the whole batch. Thread-safe.
-  Result<ApplyResult> apply(const std::vector<ChangeInput>& inputs);
+  //
+  // `lease`: the shard batch the inputs came from, when a lease guards it. No write request to
+  // the replica starts past the lease's write deadline (ShardBatch::write_deadline) or once it
+  // is abandoned: a worker paused or slowed past its lease must not overwrite what the shard's
+  // next owner has written since (docs/replication.md, "Lease handover").
+  Result<ApplyResult> apply(const std::vector<ChangeInput>& inputs, const lease::ShardBatch* lease = nullptr);
 
   [[nodiscard]] Metrics& metrics() { return *metrics_; }
   [[nodiscard]] const ReplicatorOptions& options() const { return opt_; }
@@ -92,7 +97,8 @@ class Replicator {
   Status read_primary(const std::vector<model::Item>& keys, std::vector<std::optional<model::Item>>& found,
                       std::vector<std::pair<size_t, std::string>>& bad);
   // Writes the requests to the replica; requests DynamoDB rejects are reported in `bad`.
-  Status write_replica(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad);
+  Status write_replica(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad,
+                       const lease::ShardBatch* lease);
 
   ReplicatorOptions opt_;
   std::shared_ptr<Metrics> metrics_;

@@ -275,6 +275,7 @@ TEST_F(BackupTest, IncrementalBackupFromTheStreamThenSnapshotRestoresTheFinalSta
   IncrementalOptions opt;
   opt.primary = db_.get();
   opt.table = table;
+  opt.key_schema = kIdKey;
   opt.storage = storage_.get();
   opt.table_dir = incremental_table_dir(dest, table);
   opt.history = true;
@@ -342,6 +343,7 @@ TEST_F(BackupTest, PointInTimeRestoreReplaysHistoryUpToTheChosenTime) {
   IncrementalOptions opt;
   opt.primary = db_.get();
   opt.table = table;
+  opt.key_schema = kIdKey;
   opt.storage = storage_.get();
   opt.table_dir = incremental_table_dir(s3loc("pitr/inc"), table);
   opt.history = true;
@@ -359,8 +361,9 @@ TEST_F(BackupTest, PointInTimeRestoreReplaysHistoryUpToTheChosenTime) {
   std::vector<ChangeInput> batch;
   int seq = 1;
   auto add = [&](const std::string& id, int v, bool remove, system_clock::time_point when, bool apply_to_state) {
-    batch.push_back(ChangeInput{"shardId-000000000000", std::to_string(seq++), std::nullopt,
-                                stream::parse_change_record(record(id, v, remove, when))});
+    std::string data = record(id, v, remove, when);
+    batch.push_back(
+        ChangeInput{"shardId-000000000000", std::to_string(seq++), "", std::nullopt, data, stream::parse_change_record(data)});
     ASSERT_TRUE(batch.back().change.ok()) << batch.back().change.error().describe();
     std::string k = fmt::format(R"({{"id":{{"S":"{}"}}}})", id);
     if (!apply_to_state) return;

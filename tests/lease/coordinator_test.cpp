@@ -254,11 +254,87 @@ TEST_F(CoordinatorTest, ChildIsTakenOnlyAfterItsParentsFinish) {
   EXPECT_EQ(take("a"), std::vector<std::string>{"child"});
 }
 
-TEST_F(CoordinatorTest, LeasesOfOurPreviousRunAreTakenWithoutWaiting) {
+TEST_F(CoordinatorTest, LeasesOfAnEarlierProcessWithOurIdAreTakenOnceExpired) {
   add_shards(2);
   take("a");
-  workers_.erase("a");  // the process restarts with the same worker id
+  workers_.erase("a");  // the process restarts (after a crash) with the same worker id
+  // A new process cannot tell its dead predecessor from a live second process given the same
+  // id: it waits for the leases to expire like any other worker.
+  EXPECT_TRUE(take("a").empty());
+  clock_.advance(10s);
   EXPECT_EQ(take("a").size(), 2u);
+  EXPECT_FALSE(worker("a").id_conflict());
+}
+
+TEST_F(CoordinatorTest, ANewcomerWithALiveProcesssWorkerIdStandsDown) {
+  add_shards(2);
+  take("a");
+  CoordinatorOptions o;
+  o.worker_id = "a";
+  o.lease_duration = 10s;
+  LeaseCoordinator twin(store_, clock_, o);  // a second process given the same --worker-id
+  auto first = twin.take_leases();
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->empty()) << "the first process's live leases are not taken at once";
+  for (int i = 0; i < 4; ++i) {
+    clock_.advance(4s);
+    EXPECT_TRUE(worker("a").renew_leases().empty());
+    auto r = twin.take_leases();
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->empty());
+  }
+  ASSERT_TRUE(twin.id_conflict()) << "the newcomer sees leases of its id renewed by another process";
+  EXPECT_NE(twin.id_conflict()->find("another live process uses worker id a"), std::string::npos)
+      << *twin.id_conflict();
+  EXPECT_FALSE(worker("a").id_conflict());
+  EXPECT_EQ(worker("a").held_shards().size(), 2u);
+}
+
+TEST_F(CoordinatorTest, APausedProcessWhoseIdWasReusedStandsDownOnResuming) {
+  add_shards(1);
+  take("a");
+  CoordinatorOptions o;
+  o.worker_id = "a";
+  o.lease_duration = 10s;
+  LeaseCoordinator twin(store_, clock_, o);
+  EXPECT_TRUE(twin.take_leases()->empty());
+  clock_.advance(11s);  // "a" is paused (SIGSTOP): no renewals
+  ASSERT_EQ(twin.take_leases()->size(), 1u);
+  // "a" resumes. Its renewal finds the counter moved, and the read-back shows its own worker id:
+  // before owner tokens that passed for its own write, and both processes read the shard.
+  auto lost = worker("a").renew_leases();
+  EXPECT_EQ(lost, std::vector<std::string>{"shard-0"});
+  EXPECT_FALSE(worker("a").holds("shard-0"));
+  EXPECT_TRUE(worker("a").id_conflict());
+  EXPECT_TRUE(twin.holds("shard-0"));
+  EXPECT_TRUE(*twin.checkpoint("shard-0", "9"));
+}
+
+TEST_F(CoordinatorTest, AnAmbiguousRenewalByASameIdProcessIsNotTakenForOurOwn) {
+  add_shards(1);
+  take("a");
+  // Another process with our id takes the lease (counter+1, owner "a") before our renewal: the
+  // renewal fails its condition, and the read-back shows counter+1 and owner "a" (what our own
+  // applied-but-unanswered renewal would look like), but not our token.
+  Lease cur = *store_.peek("shard-0");
+  ASSERT_TRUE(*store_.take(cur, "a", "token-of-the-other-process"));
+  auto lost = worker("a").renew_leases();
+  EXPECT_EQ(lost, std::vector<std::string>{"shard-0"});
+  EXPECT_FALSE(worker("a").holds("shard-0"));
+}
+
+TEST_F(CoordinatorTest, WriteDeadlineIsTheLastRenewalPlusTheDurationLessAMargin) {
+  add_shards(1);
+  take("a");
+  auto t0 = clock_.steady_now();
+  auto d = worker("a").write_deadline("shard-0");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, t0 + 9s);
+  clock_.advance(5s);
+  worker("a").renew_leases();
+  EXPECT_EQ(*worker("a").write_deadline("shard-0"), t0 + 14s);
+  ASSERT_TRUE(*worker("a").release("shard-0"));
+  EXPECT_FALSE(worker("a").write_deadline("shard-0"));
 }
 
 TEST_F(CoordinatorTest, ListingErrorIsReturned) {
@@ -274,7 +350,7 @@ TEST_F(CoordinatorTest, LostTakeRaceIsSkipped) {
   // read-back shows b's write, not a's own: skipped, not held.
   sync::ScopedHandler race(sync::kBeforeTake, [&](std::string_view shard) {
     Lease l = *store_.peek(std::string(shard));
-    ASSERT_TRUE(*store_.take(l, "b"));
+    ASSERT_TRUE(*store_.take(l, "b", "token-b"));
   });
   EXPECT_TRUE(take("a").empty());
   EXPECT_FALSE(worker("a").holds("shard-0"));

@@ -56,11 +56,11 @@ TEST_F(LeaseStoreStackTest, ConditionalWritesFollowTheCounterAndOwner) {
   EXPECT_EQ(a.parent_shard_ids, (std::vector<std::string>{"shardId-000000000000", "shardId-000000000001"}));
 
   Lease stale = a;
-  ASSERT_TRUE(*store_->take(a, "w1"));
+  ASSERT_TRUE(*store_->take(a, "w1", "token-w1"));
   EXPECT_EQ(a.owner, "w1");
   EXPECT_EQ(a.counter, 1);
   EXPECT_EQ(a.owner_switches_since_checkpoint, 1);
-  EXPECT_FALSE(*store_->take(stale, "w2")) << "taking with an old counter fails";
+  EXPECT_FALSE(*store_->take(stale, "w2", "token-w2")) << "taking with an old counter fails";
 
   ASSERT_TRUE(*store_->renew(a));
   EXPECT_EQ(a.counter, 2);
@@ -71,7 +71,7 @@ TEST_F(LeaseStoreStackTest, ConditionalWritesFollowTheCounterAndOwner) {
 
   // Someone steals it: every write of the old owner now fails its condition.
   Lease b = a;
-  ASSERT_TRUE(*store_->take(b, "w2"));
+  ASSERT_TRUE(*store_->take(b, "w2", "token-w2"));
   EXPECT_FALSE(*store_->renew(a));
   EXPECT_FALSE(*store_->checkpoint(a, "1"));
   EXPECT_FALSE(*store_->evict(a));
@@ -95,7 +95,7 @@ TEST_F(LeaseStoreStackTest, AtTimestampLeaseKeepsItsStart) {
   ASSERT_TRUE(got && got->start_timestamp_ms);
   EXPECT_EQ(*got->start_timestamp_ms, 1700000000123);
   Lease a = *got;
-  ASSERT_TRUE(*store_->take(a, "w"));
+  ASSERT_TRUE(*store_->take(a, "w", "token-w"));
   ASSERT_TRUE(*store_->checkpoint(a, "5"));
   EXPECT_FALSE((*store_->get("s"))->start_timestamp_ms.has_value());
 }

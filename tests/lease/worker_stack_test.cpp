@@ -295,7 +295,7 @@ TEST_F(WorkerStackTest, LostLeaseStopsTheConsumerWithoutCheckpointing) {
     auto l = intruder.get(std::string(shard));
     ASSERT_TRUE(l.ok() && l->has_value());
     Lease lease = **l;
-    ASSERT_TRUE(*intruder.take(lease, "intruder"));
+    ASSERT_TRUE(*intruder.take(lease, "intruder", "token-intruder"));
   });
   RunningWorker w(cfg, *k_, *db_, rec);
   ASSERT_TRUE(eventually([&] { return w.worker().stats().leases_lost == 1; }, 20s));
@@ -364,6 +364,83 @@ TEST_F(WorkerStackTest, AtTimestampStartsAtThatTime) {
   auto rows = repltest::lease_rows(*db_, lease_table_);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_NE(rows[0].checkpoint, "AT_TIMESTAMP") << "checkpointed after the first batch";
+}
+
+TEST_F(WorkerStackTest, LatestIsPinnedWhenTheLeaseIsCreatedSoAHandoverSkipsNothing) {
+  auto stream = res_.stream(1);
+  std::map<std::string, int> next;
+  put(stream, 10, 2, next);  // before the first worker: skipped (LATEST)
+  Recorder rec;
+  auto cfg = config(stream, "w1");
+  cfg.initial_position = StartPosition::latest();
+  {
+    RunningWorker w1(cfg, *k_, *db_, rec);
+    ASSERT_TRUE(eventually([&] { return w1.worker().stats().get_records_calls >= 2; }, 10s));
+  }  // w1 stops having processed nothing: its lease is released with the start position in it
+  put(stream, 10, 2, next);  // written between two owners: must not be skipped
+  auto cfg2 = config(stream, "w2");
+  cfg2.initial_position = StartPosition::latest();
+  RunningWorker w2(cfg2, *k_, *db_, rec);
+  ASSERT_TRUE(eventually([&] { return rec.count() >= 10; }, 20s)) << rec.count() << " of the 10 records written "
+                                                                   << "between the owners were read";
+  std::this_thread::sleep_for(300ms);
+  w2.stop();
+  EXPECT_EQ(rec.count(), 10u);
+  for (const auto& s : rec.seen()) EXPECT_GE(std::stoi(s.data.substr(s.data.find('#') + 1)), 5) << s.data;
+}
+
+TEST_F(WorkerStackTest, GrandchildrenOfTwoReshardsBetweenSyncsAreReadFromTheirStart) {
+  auto stream = res_.stream(1);
+  std::map<std::string, int> next;
+  Recorder rec;
+  auto cfg = config(stream, "w1");
+  cfg.initial_position = StartPosition::latest();  // for shards with no consumed ancestor only
+  {
+    RunningWorker w1(cfg, *k_, *db_, rec);
+    ASSERT_TRUE(eventually([&] { return w1.worker().stats().get_records_calls >= 2; }, 10s));
+  }
+  // Two reshards while no worker runs: the shard splits, then one of its children splits.
+  auto shards = k_->list_shards(stream);
+  ASSERT_TRUE(shards.ok());
+  const kinesis::ShardId root = (*shards)[0].id;
+  ASSERT_TRUE(k_->split_shard(stream, root).ok());
+  shards = k_->list_shards(stream);
+  ASSERT_TRUE(shards.ok());
+  std::optional<kinesis::ShardId> child;
+  for (const auto& sh : *shards) {
+    if (!sh.closed()) child = sh.id;
+  }
+  ASSERT_TRUE(child);
+  ASSERT_TRUE(k_->split_shard(stream, *child).ok());
+  put(stream, 100, 11, next);  // into the two grandchildren and the other child
+  RunningWorker w(cfg, *k_, *db_, rec);
+  ASSERT_TRUE(eventually([&] { return rec.count() >= 100; }, 40s)) << rec.count() << " of 100";
+  std::this_thread::sleep_for(300ms);
+  w.stop();
+  EXPECT_EQ(rec.count(), 100u);
+  expect_per_key_order(rec.seen(), false);
+  auto rows = repltest::lease_rows(*db_, lease_table_);
+  EXPECT_EQ(rows.size(), 5u);
+}
+
+TEST_F(WorkerStackTest, TwoLiveProcessesWithOneWorkerIdLeaveOneConsuming) {
+  auto stream = res_.stream(2);
+  std::map<std::string, int> next;
+  Recorder rec1, rec2;
+  auto first = std::make_unique<RunningWorker>(config(stream, "same"), *k_, *db_, rec1);
+  ASSERT_TRUE(eventually([&] { return first->worker().coordinator().held_shards().size() == 2; }, 10s));
+  auto second = std::make_unique<RunningWorker>(config(stream, "same"), *k_, *db_, rec2);
+  // The newcomer sees leases of its own id renewed by someone else and stands down.
+  ASSERT_TRUE(eventually([&] { return second->worker().coordinator().id_conflict().has_value(); }, 15s));
+  second->stop();
+  EXPECT_FALSE(second->status().ok());
+  EXPECT_EQ(second->status().error().code, "WorkerIdInUse") << second->status().error().describe();
+  put(stream, 50, 7, next);
+  ASSERT_TRUE(eventually([&] { return rec1.count() >= 50; }, 20s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rec1.count(), 50u);
+  EXPECT_EQ(rec2.count(), 0u) << "only one process consumes";
+  EXPECT_FALSE(first->worker().coordinator().id_conflict());
 }
 
 TEST_F(WorkerStackTest, MissingStreamFailsAtStart) {

@@ -13,7 +13,6 @@ namespace dynarep::replicate {
 namespace {
 
 using detail::KeyAction;
-using detail::plan_batch;
 using detail::PlanOptions;
 using namespace std::chrono_literals;
 using Clock = std::chrono::system_clock;
@@ -57,7 +56,7 @@ TEST(PlanTest, LastChangePerKeyWins) {
                               keys_only("b", stream::ChangeRecord::Event::kInsert),
                               keys_only("a", stream::ChangeRecord::Event::kRemove),
                               keys_only("a", stream::ChangeRecord::Event::kModify)};
-  auto p = plan_batch(in, schema(), {});
+  auto p = detail::plan_batch(in, schema(), {});
   ASSERT_EQ(p.actions.size(), 2u);
   EXPECT_EQ(p.superseded, 2u);
   EXPECT_EQ(p.actions[0].key, key("a"));
@@ -75,7 +74,7 @@ TEST(PlanTest, KeysAreGroupedByValueNotByText) {
   auto a = raw(R"({"eventName":"INSERT","dynamodb":{"Keys":{"n":{"N":"1.50"}},"StreamViewType":"KEYS_ONLY"}})");
   auto b = raw(R"({"eventName":"MODIFY","dynamodb":{"Keys":{"n":{"N":"1.5"}},"StreamViewType":"KEYS_ONLY"}})");
   ASSERT_TRUE(a.change.ok()) << a.change.error().describe();
-  auto p = plan_batch({a, b}, k, {});
+  auto p = detail::plan_batch({a, b}, k, {});
   ASSERT_EQ(p.actions.size(), 1u) << "one BatchWriteItem may not carry the same key twice";
   EXPECT_EQ(p.superseded, 1u);
 }
@@ -83,7 +82,7 @@ TEST(PlanTest, KeysAreGroupedByValueNotByText) {
 TEST(PlanTest, MalformedRecordsAreRejectedWithAReason) {
   std::vector<ChangeInput> in{raw("{not json", "5"), raw(R"({"eventName":"INSERT","dynamodb":{}})", "6"),
                               keys_only("a", stream::ChangeRecord::Event::kInsert)};
-  auto p = plan_batch(in, schema(), {});
+  auto p = detail::plan_batch(in, schema(), {});
   ASSERT_EQ(p.rejected.size(), 2u);
   EXPECT_EQ(p.rejected[0].input, 0u);
   EXPECT_NE(p.rejected[0].reason.find("does not parse"), std::string::npos) << p.rejected[0].reason;
@@ -94,7 +93,7 @@ TEST(PlanTest, KeySchemaMismatchIsRejected) {
   auto wrong_type = raw(R"({"eventName":"INSERT","dynamodb":{"Keys":{"id":{"N":"1"}},"StreamViewType":"KEYS_ONLY"}})");
   auto wrong_name = raw(R"({"eventName":"INSERT","dynamodb":{"Keys":{"other":{"S":"x"}},"StreamViewType":"KEYS_ONLY"}})");
   auto extra = raw(R"({"eventName":"INSERT","dynamodb":{"Keys":{"id":{"S":"x"},"sk":{"S":"y"}},"StreamViewType":"KEYS_ONLY"}})");
-  auto p = plan_batch({wrong_type, wrong_name, extra}, schema(), {});
+  auto p = detail::plan_batch({wrong_type, wrong_name, extra}, schema(), {});
   ASSERT_EQ(p.rejected.size(), 3u);
   for (const auto& r : p.rejected) EXPECT_NE(r.reason.find("key schema mismatch"), std::string::npos) << r.reason;
   EXPECT_TRUE(p.actions.empty());
@@ -104,7 +103,7 @@ TEST(PlanTest, ImagesArePutAndRemovesDeleted) {
   auto ins = raw(image_record("INSERT", R"({"id":{"S":"a"}})", R"({"id":{"S":"a"},"x":{"N":"1"}})"));
   auto rem = raw(image_record("REMOVE", R"({"id":{"S":"b"}})", ""));
   ASSERT_TRUE(ins.change.ok()) << ins.change.error().describe();
-  auto p = plan_batch({ins, rem}, schema(), {});
+  auto p = detail::plan_batch({ins, rem}, schema(), {});
   ASSERT_EQ(p.actions.size(), 2u);
   EXPECT_EQ(p.actions[0].kind, KeyAction::Kind::kPut);
   ASSERT_TRUE(p.actions[0].image.has_value());
@@ -116,7 +115,7 @@ TEST(PlanTest, RereadReadsImagesToo) {
   auto ins = raw(image_record("INSERT", R"({"id":{"S":"a"}})", R"({"id":{"S":"a"}})"));
   PlanOptions o;
   o.reread = true;
-  auto p = plan_batch({ins}, schema(), o);
+  auto p = detail::plan_batch({ins}, schema(), o);
   ASSERT_EQ(p.actions.size(), 1u);
   EXPECT_EQ(p.actions[0].kind, KeyAction::Kind::kRead);
 }
@@ -126,7 +125,7 @@ TEST(PlanTest, BadImageIsDeadLetteredAndReadFromThePrimaryInstead) {
   std::string big(400 * 1024, 'x');
   auto too_big = raw(image_record("MODIFY", R"({"id":{"S":"b"}})", R"({"id":{"S":"b"},"big":{"S":")" + big + R"("}})"));
   ASSERT_TRUE(too_big.change.ok()) << too_big.change.error().describe();
-  auto p = plan_batch({wrong_key, too_big}, schema(), {});
+  auto p = detail::plan_batch({wrong_key, too_big}, schema(), {});
   ASSERT_EQ(p.rejected.size(), 2u);
   EXPECT_NE(p.rejected[0].reason.find("differs"), std::string::npos) << p.rejected[0].reason;
   EXPECT_NE(p.rejected[1].reason.find("too large"), std::string::npos) << p.rejected[1].reason;
@@ -135,7 +134,7 @@ TEST(PlanTest, BadImageIsDeadLetteredAndReadFromThePrimaryInstead) {
   // Without a primary there is nothing to fall back on.
   PlanOptions o;
   o.have_primary = false;
-  auto q = plan_batch({wrong_key}, schema(), o);
+  auto q = detail::plan_batch({wrong_key}, schema(), o);
   EXPECT_EQ(q.rejected.size(), 1u);
   EXPECT_TRUE(q.actions.empty());
 }
@@ -143,7 +142,7 @@ TEST(PlanTest, BadImageIsDeadLetteredAndReadFromThePrimaryInstead) {
 TEST(PlanTest, KeysOnlyWithoutAPrimaryIsRejected) {
   PlanOptions o;
   o.have_primary = false;
-  auto p = plan_batch({keys_only("a", stream::ChangeRecord::Event::kInsert)}, schema(), o);
+  auto p = detail::plan_batch({keys_only("a", stream::ChangeRecord::Event::kInsert)}, schema(), o);
   ASSERT_EQ(p.rejected.size(), 1u);
   EXPECT_TRUE(p.actions.empty());
 }
@@ -159,7 +158,7 @@ TEST(PlanTest, TurnoverBeforeAndAfter) {
 
   PlanOptions before;
   before.turnover = Turnover{Turnover::Role::kBefore, at};
-  auto b = plan_batch(in, schema(), before);
+  auto b = detail::plan_batch(in, schema(), before);
   ASSERT_EQ(b.actions.size(), 2u);
   EXPECT_EQ(b.actions[0].key, key("old"));
   EXPECT_EQ(b.actions[1].key, key("none"));
@@ -168,7 +167,7 @@ TEST(PlanTest, TurnoverBeforeAndAfter) {
 
   PlanOptions after;
   after.turnover = Turnover{Turnover::Role::kAfter, at};
-  auto a = plan_batch(in, schema(), after);
+  auto a = detail::plan_batch(in, schema(), after);
   ASSERT_EQ(a.actions.size(), 3u);
   EXPECT_EQ(a.actions[0].key, key("at")) << "AFTER includes the turnover instant itself";
   EXPECT_EQ(a.actions[1].key, key("new"));
@@ -183,7 +182,7 @@ TEST(PlanTest, TurnoverIsAppliedBeforeChoosingTheLastChange) {
   auto late = keys_only("a", stream::ChangeRecord::Event::kRemove, "2", at + 1s);
   PlanOptions o;
   o.turnover = Turnover{Turnover::Role::kBefore, at};
-  auto p = plan_batch({early, late}, schema(), o);
+  auto p = detail::plan_batch({early, late}, schema(), o);
   ASSERT_EQ(p.actions.size(), 1u);
   EXPECT_EQ(p.actions[0].input, 0u);
   EXPECT_EQ(p.superseded, 0u);

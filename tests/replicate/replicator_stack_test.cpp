@@ -113,6 +113,43 @@ TEST_F(ReplicatorStackTest, KeysOnlyRecordsCopyThePrimarysState) {
   EXPECT_EQ(diff(), "");
 }
 
+// W1 reads v1 from the primary, then is paused (GC, VM freeze, SIGSTOP) past its lease; W2
+// takes the shard, the primary moves to v2 and W2 writes v2 to the replica. When W1 resumes,
+// its write of v1 must not go out: nothing would ever correct the replica again.
+TEST_F(ReplicatorStackTest, AWorkerPausedPastItsLeaseDoesNotOverwriteTheNewOwner) {
+  ASSERT_TRUE(db_->put_item(primary_, item("a", 1)).ok());
+  std::atomic<bool> abandoned{false};
+  std::atomic<int> asked{0};
+  lease::ShardBatch batch;
+  batch.shard_id = "shardId-000000000000";
+  batch.abandoned = &abandoned;
+  batch.write_deadline = [&]() -> std::optional<std::chrono::steady_clock::time_point> {
+    if (asked++ == 0) {
+      // The pause: the lease runs out and the next owner does its work.
+      EXPECT_TRUE(db_->put_item(primary_, item("a", 2)).ok());
+      Replicator w2(options());
+      EXPECT_TRUE(w2.apply({keys_only(key("a"), Event::kModify, 2)}).ok());
+    }
+    return std::chrono::steady_clock::now() - 1ms;  // the lease's write deadline has passed
+  };
+  Replicator w1(options());
+  auto res = w1.apply({keys_only(key("a"), Event::kModify, 1)}, &batch);
+  ASSERT_FALSE(res.ok()) << "a write past the lease's deadline must be refused";
+  EXPECT_EQ(res.error().kind, ErrorKind::kCancelled) << res.error().describe();
+  EXPECT_GE(asked.load(), 1);
+  auto got = db_->get_item(replica_, key("a"), true);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).find("v")->as_n().text(), "2") << "the replica went back to the paused worker's v1";
+  EXPECT_EQ(diff(), "");
+  // A lease already lost (no deadline at all) writes nothing either, and is not dead-lettered.
+  batch.write_deadline = [] { return std::optional<std::chrono::steady_clock::time_point>(); };
+  ASSERT_TRUE(db_->put_item(primary_, item("b", 1)).ok());
+  auto lost = w1.apply({keys_only(key("b"), Event::kInsert, 3)}, &batch);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(w1.metrics().dead_lettered.load(), 0);
+  EXPECT_FALSE(db_->get_item(replica_, key("b"), true)->has_value());
+}
+
 TEST_F(ReplicatorStackTest, DuplicatesReorderingAndReplaysLeaveTheReplicaRight) {
   // Final primary state: a=v3, b absent, c=v1.
   ASSERT_TRUE(db_->put_item(primary_, item("a", 3)).ok());

@@ -14,6 +14,50 @@ function fail(err) {
   process.exit(1);
 }
 
+// kinesalite never answers GetShardIterator AT_TIMESTAMP when no record in the shard is at or
+// after the timestamp (its lazy stream's head() is never called), where Kinesis returns an
+// iterator at the tip: every later record arrives after the timestamp. dynarep pins "latest" to
+// the lease's creation time, so this case is routine. The action is wrapped before kinesalite
+// loads it: with no such record, the request is answered as LATEST, which is what Kinesis does.
+function patchKinesaliteAtTimestamp() {
+  const path = require.resolve('kinesalite/actions/getShardIterator');
+  const original = require(path);
+  const kdb = require('kinesalite/db');
+  require.cache[path].exports = function getShardIterator(store, data, cb) {
+    if (data.ShardIteratorType !== 'AT_TIMESTAMP' || data.Timestamp == null || data.Timestamp * 1000 > Date.now()) {
+      return original(store, data, cb);
+    }
+    let shardIx;
+    try {
+      shardIx = kdb.resolveShardId(data.ShardId).shardIx;
+    } catch (e) {
+      return original(store, data, cb);
+    }
+    let done = false;
+    const finish = (req) => {
+      if (done) return;
+      done = true;
+      original(store, req, cb);
+    };
+    let rs;
+    try {
+      rs = store.getStreamDb(data.StreamName).createReadStream({
+        gt: kdb.shardIxToHex(shardIx), lt: kdb.shardIxToHex(shardIx + 1),
+      });
+    } catch (e) {
+      return original(store, data, cb);
+    }
+    rs.on('data', (item) => {
+      if (item.value.ApproximateArrivalTimestamp >= data.Timestamp) {
+        finish(data);
+        rs.destroy();
+      }
+    });
+    rs.on('error', () => finish(data));
+    rs.on('end', () => finish(Object.assign({}, data, { ShardIteratorType: 'LATEST', Timestamp: undefined })));
+  };
+}
+
 // Latency knobs at 0: tables and streams are ACTIVE at once, as tests want.
 if (kind === 'dynalite') {
   const server = require('dynalite')({
@@ -22,6 +66,7 @@ if (kind === 'dynalite') {
   server.on('error', fail);
   server.listen(0, '127.0.0.1', () => ready(server.address().port));
 } else if (kind === 'kinesalite') {
+  patchKinesaliteAtTimestamp();
   // kinesalite's own CLI cannot bind a host, hence this launcher.
   const server = require('kinesalite')({
     createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000,

@@ -27,21 +27,28 @@ BalancePlan plan_take(const BalanceInput& in, std::mt19937_64& rng) {
   std::vector<const Lease*> ours_stale;   // owned by our id in the table, but not held: a previous run
   std::vector<const Lease*> available;    // expired or unowned
   std::map<std::string, std::vector<const Lease*>> by_owner;
+  std::map<std::string, int> others_with_my_id;
   for (const Lease* l : play) {
     if (in.held.count(l->key) != 0) {
       ++plan.mine;
       continue;
     }
-    if (l->owner == in.me) {
+    if (l->owner == in.me && l->owner_token == in.my_token) {
       ours_stale.push_back(l);
     } else if (!l->owned() || in.expired.count(l->key) != 0) {
       available.push_back(l);
+    } else if (l->owner == in.me) {
+      // Our worker id under another process's token, and alive: a second process was given
+      // our id (or a paused one of ours came back). Never stolen: one of the two must stand
+      // down (LeaseCoordinator::id_conflict), not fight over leases. Counted as a worker.
+      others_with_my_id[l->owner + "#" + l->owner_token] += 1;
     } else {
       by_owner[l->owner].push_back(l);
     }
   }
   plan.counts[in.me] = plan.mine;
   for (const auto& [owner, ls] : by_owner) plan.counts[owner] = static_cast<int>(ls.size());
+  for (const auto& [owner, n] : others_with_my_id) plan.counts[owner] = n;
   plan.workers = static_cast<int>(plan.counts.size());
   if (plan.eligible == 0) return plan;
   plan.target = plan.eligible <= plan.workers ? 1 : (plan.eligible + plan.workers - 1) / plan.workers;

@@ -19,6 +19,7 @@ bool eligible(const Lease& lease, const std::map<std::string, const Lease*>& by_
 
 struct BalanceInput {
   std::string me;
+  std::string my_token;               // this process's owner token (Lease::owner_token)
   std::vector<Lease> leases;          // every lease in the table
   std::set<std::string> expired;      // keys this observer judges expired (unowned ones included)
   std::set<std::string> held;         // keys this worker holds right now

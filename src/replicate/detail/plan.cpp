@@ -1,92 +1,15 @@
 #include "replicate/detail/plan.h"
 
-#include <fmt/format.h>
-
-#include <unordered_map>
-
-#include "model/codec.h"
-
 namespace dynarep::replicate::detail {
 
-Plan plan_batch(const std::vector<ChangeInput>& inputs, const model::KeySchema& schema, const PlanOptions& opt) {
-  Plan p;
-  std::unordered_map<std::string, size_t> by_key;  // canonical bytes of the key -> actions index
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const ChangeInput& in = inputs[i];
-    if (!in.change.ok()) {
-      p.rejected.push_back({i, "record does not parse: " + in.change.error().describe()});
-      continue;
-    }
-    const stream::ChangeRecord& c = *in.change;
-    if (opt.turnover) {
-      auto t = in.event_time();
-      if (!t) {
-        p.unknown_time.push_back(i);
-      } else if (!opt.turnover->applies(*t)) {
-        p.skipped.push_back(i);
-        continue;
-      }
-    }
-    auto key = model::extract_key(c.keys, schema);
-    if (!key.ok()) {
-      p.rejected.push_back({i, "key schema mismatch: " + key.error().describe()});
-      continue;
-    }
-    if (key->size() != c.keys.size()) {
-      p.rejected.push_back({i, fmt::format("key schema mismatch: Keys {} has attributes that are not part of the "
-                                           "table's key",
-                                           model::canonical_key_json(c.keys))});
-      continue;
-    }
-
-    KeyAction::Kind kind = KeyAction::Kind::kRead;
-    std::optional<model::Item> image;
-    const bool keys_only = c.source == stream::kSourceKinesisKeysOnly || c.stream_view_type == "KEYS_ONLY";
-    if (opt.reread || keys_only) {
-      kind = KeyAction::Kind::kRead;
-    } else if (c.event == stream::ChangeRecord::Event::kRemove) {
-      kind = KeyAction::Kind::kDelete;
-    } else if (c.new_image) {
-      std::string bad;
-      auto image_key = model::extract_key(*c.new_image, schema);
-      if (!image_key.ok()) {
-        bad = "NewImage lacks the key: " + image_key.error().describe();
-      } else if (!(*image_key == *key)) {
-        bad = fmt::format("NewImage key {} differs from Keys {}", model::canonical_key_json(*image_key),
-                          model::canonical_key_json(*key));
-      } else if (size_t size = model::item_size(*c.new_image); size > model::kMaxItemSize) {
-        bad = fmt::format("item too large: NewImage is {} bytes (limit {})", size, model::kMaxItemSize);
-      }
-      if (!bad.empty()) {
-        p.rejected.push_back({i, bad});
-        if (!opt.have_primary) continue;
-        kind = KeyAction::Kind::kRead;  // the primary still knows the item's state
-      } else {
-        kind = KeyAction::Kind::kPut;
-        image = *c.new_image;
-      }
-    } else {
-      kind = KeyAction::Kind::kRead;  // OLD_IMAGE or KEYS_ONLY view: only the primary knows
-    }
-    if (kind == KeyAction::Kind::kRead && !opt.have_primary) {
-      p.rejected.push_back({i, "the record carries no image and no primary table is configured to read the item from"});
-      continue;
-    }
-
-    std::string bytes = model::canonical_bytes(*key);
-    auto [it, fresh] = by_key.try_emplace(std::move(bytes), p.actions.size());
-    if (fresh) {
-      p.actions.push_back(KeyAction{kind, std::move(key).value(), std::move(image), i, {i}});
-    } else {
-      KeyAction& a = p.actions[it->second];
-      ++p.superseded;
-      a.kind = kind;
-      a.image = std::move(image);
-      a.input = i;
-      a.inputs.push_back(i);
-    }
+Plan plan_batch(const std::vector<ChangeInput>& inputs, const model::KeySchema& schema, const PlanOptions& options) {
+  stream::PlanOptions o;
+  o.reread = options.reread;
+  o.have_primary = options.have_primary;
+  if (options.turnover) {
+    o.in_window = [t = *options.turnover](std::chrono::system_clock::time_point at) { return t.applies(at); };
   }
-  return p;
+  return stream::plan_batch(inputs, schema, o);
 }
 
 }  // namespace dynarep::replicate::detail

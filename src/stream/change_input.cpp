@@ -1,6 +1,6 @@
-#include "replicate/change.h"
+#include "stream/change_input.h"
 
-namespace dynarep::replicate {
+namespace dynarep::stream {
 
 std::optional<std::chrono::system_clock::time_point> ChangeInput::event_time() const {
   if (change.ok() && change->approximate_creation_time) return change->approximate_creation_time;
@@ -12,12 +12,12 @@ std::vector<ChangeInput> inputs_from_kinesis(const std::string& shard, const std
   out.reserve(records.size());
   for (const auto& r : records) {
     out.push_back(ChangeInput{shard, r.sequence_number.str(), r.partition_key, r.approximate_arrival, r.data,
-                              stream::parse_change_record(r.data)});
+                              parse_change_record(r.data)});
   }
   return out;
 }
 
-std::vector<ChangeInput> inputs_from_lambda(std::vector<stream::LambdaRecord> records,
+std::vector<ChangeInput> inputs_from_lambda(std::vector<LambdaRecord> records,
                                             const std::vector<std::string>& raw_records) {
   std::vector<ChangeInput> out;
   out.reserve(records.size());
@@ -30,4 +30,4 @@ std::vector<ChangeInput> inputs_from_lambda(std::vector<stream::LambdaRecord> re
   return out;
 }
 
-}  // namespace dynarep::replicate
+}  // namespace dynarep::stream
