@@ -59,6 +59,7 @@ std::string positional(const model::Number& n) {
 // from the table ("1.5") goes when a record says "1.50".
 std::vector<model::Item> key_spellings(const model::Item& key) {
   std::vector<model::Item> out{key};
+  std::vector<std::string> names{model::canonical_key_json(key)};  // by text: == compares values
   for (int form = 0; form < 2; ++form) {
     model::Item k;
     bool changed = false;
@@ -71,7 +72,11 @@ std::vector<model::Item> key_spellings(const model::Item& key) {
         k.set(name, v);
       }
     }
-    if (changed && std::find(out.begin(), out.end(), k) == out.end()) out.push_back(std::move(k));
+    std::string text = model::canonical_key_json(k);
+    if (changed && std::find(names.begin(), names.end(), text) == names.end()) {
+      names.push_back(std::move(text));
+      out.push_back(std::move(k));
+    }
   }
   return out;
 }

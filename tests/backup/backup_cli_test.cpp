@@ -11,6 +11,7 @@
 #include "compress/gzip.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
+#include "lease/lease_store.h"
 #include "stream/record.h"
 #include "support/process.h"
 
@@ -324,6 +325,44 @@ TEST_F(BackupCliTest, BackfillThenStreamConsumerUntilIdle) {
   auto listed = storage_->list(s3loc("sb/" + src_), false);
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 30u);
+}
+
+// A drain (`--until-idle`) after the workers were stopped: one shard's lease is still held by a
+// worker that died without releasing it. The drain used to see the shard it held caught up and
+// stop, leaving the other shard's changes out of the backup; it now waits for the lease to
+// expire, takes it, and reads that shard too.
+TEST_F(BackupCliTest, UntilIdleWaitsForALeaseADeadWorkerStillHolds) {
+  src_ = create_table("bkc-drain", kIdKey);
+  std::string stream = create_stream("bkc-drain", 2);
+  for (int i = 0; i < 40; ++i) {
+    Item it = rich_item(fmt::format("d{:02}", i), i);
+    ASSERT_TRUE(db_->put_item(src_, it).ok());
+    Item key = *model::extract_key(it, kIdKey);
+    ASSERT_TRUE(kinesis().put_record(stream, stream::make_keys_only_record(key, stream::ChangeRecord::Event::kInsert, "us-east-1"),
+                                     stream::partition_key(key)).ok());
+  }
+  std::string leases = dynarep::testing::unique_name("bkc-drain-leases");
+  tables_.push_back(leases);
+  lease::DynamoLeaseStore store(*db_, leases);
+  ASSERT_TRUE(store.ensure_table().ok());
+  auto shards = kinesis().list_shards(stream);
+  ASSERT_TRUE(shards.ok());
+  ASSERT_EQ(shards->size(), 2u);
+  for (const auto& sh : *shards) {
+    lease::Lease l;
+    l.key = sh.id.str();
+    ASSERT_TRUE(*store.create(l));
+  }
+  auto ghost = store.get((*shards)[0].id.str());
+  ASSERT_TRUE(ghost.ok() && ghost->has_value());
+  lease::Lease g = **ghost;
+  ASSERT_TRUE(*store.take(g, "dead-worker", "token-dead"));  // never renewed again
+  auto r = run_dynarep({"incremental-backup", "--primary", "us-east-1/" + src_, "--stream", stream, s3url("drain"),
+                        "--lease-table", leases, "--until-idle", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto listed = storage_->list(s3loc("drain/" + src_), false);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 40u) << "the drain stopped before reading the dead worker's shard\n" << r.err;
 }
 
 // Point-in-time restore through the CLI: backup-table, a Lambda event of image records with

@@ -404,5 +404,126 @@ TEST_F(BackupTest, PointInTimeRestoreReplaysHistoryUpToTheChosenTime) {
       << st.error().describe();
 }
 
+// A KEYS_ONLY record as our writer (or dyno) puts it on the stream.
+ChangeInput keys_only_input(const std::string& key_json, stream::ChangeRecord::Event ev, int seq) {
+  std::string data = stream::make_keys_only_record(parse(key_json), ev, "us-east-1");
+  return ChangeInput{"shardId-000000000000", std::to_string(seq), "", std::nullopt, data,
+                     stream::parse_change_record(data)};
+}
+
+// The incremental backup is as careful as the replicator:
+//  - a record whose key does not fit the table (wrong type, extra attribute, another table's
+//    key on a shared stream) once failed the whole BatchGetItem, and the shard retried forever;
+//    now it is dead-lettered and the rest applied;
+//  - a KEYS_ONLY REMOVE (a republished old one) was applied as a delete without a read, deleting
+//    a live item's object and recording it deleted in the history;
+//  - a record key "1.50" never matched the item read back as "1.5", so the object was written
+//    under a name no snapshot or restore of the table's objects agrees with.
+TEST_F(BackupTest, IncrementalBackupRejectsMisfitKeysRereadsKeysOnlyRemovesAndNamesObjectsByTheTablesKey) {
+  std::string table = create_table("bk-care", kIdKey);
+  ASSERT_TRUE(db_->put_item(table, rich_item("live", 1)).ok());
+  ASSERT_TRUE(db_->put_item(table, rich_item("ok", 2)).ok());
+  IncrementalOptions opt;
+  opt.primary = db_.get();
+  opt.table = table;
+  opt.key_schema = kIdKey;
+  opt.storage = storage_.get();
+  opt.table_dir = incremental_table_dir(s3loc("care"), table);
+  opt.history = true;
+  std::vector<std::string> lettered;
+  opt.dead_letter = [&](const std::vector<RejectedRecord>& rs) -> Status {
+    for (const auto& r : rs) lettered.push_back(r.input->sequence_number + ": " + r.reason);
+    return {};
+  };
+  IncrementalBackup inc(opt);
+  std::vector<ChangeInput> batch{keys_only_input(R"({"id":{"N":"7"}})", stream::ChangeRecord::Event::kInsert, 1),
+                                 keys_only_input(R"({"id":{"S":"ok"},"sk":{"S":"x"}})", stream::ChangeRecord::Event::kInsert, 2),
+                                 keys_only_input(R"({"id":{"S":"ok"}})", stream::ChangeRecord::Event::kInsert, 3),
+                                 keys_only_input(R"({"id":{"S":"live"}})", stream::ChangeRecord::Event::kRemove, 4)};
+  DR_ASSERT_OK(inc.apply(batch));
+  ASSERT_EQ(lettered.size(), 2u);
+  EXPECT_EQ(lettered[0].rfind("1: key schema mismatch", 0), 0u) << lettered[0];
+  EXPECT_EQ(lettered[1].rfind("2: key schema mismatch", 0), 0u) << lettered[1];
+  auto ok = storage_->read_all(child(opt.table_dir, incremental_object_name(parse(R"({"id":{"S":"ok"}})"))));
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  EXPECT_EQ(parse(*ok), rich_item("ok", 2));
+  auto live = storage_->read_all(child(opt.table_dir, incremental_object_name(parse(R"({"id":{"S":"live"}})"))));
+  ASSERT_TRUE(live.ok()) << "a KEYS_ONLY REMOVE of a live item deleted its object: " << live.error().describe();
+  EXPECT_EQ(parse(*live), rich_item("live", 1));
+  int live_entries = 0;
+  DR_ASSERT_OK(read_history(*storage_, opt.table_dir, system_clock::time_point{}, system_clock::now() + std::chrono::hours(1), 2,
+                            [&](HistoryEntry&& e) -> Status {
+                              if (e.key == parse(R"({"id":{"S":"live"}})")) {
+                                ++live_entries;
+                                EXPECT_TRUE(e.image.has_value()) << "the history records the live item as deleted";
+                              }
+                              return {};
+                            }));
+  EXPECT_EQ(live_entries, 1);
+
+  // A numeric key: the record says "1.50" and "1e+21", DynamoDB says "1.5" and "1000000000000000000000".
+  const KeySchema num_key{"n", Type::kN, "", Type::kS};
+  std::string nt = create_table("bk-num", num_key);
+  ASSERT_TRUE(db_->put_item(nt, parse(R"({"n":{"N":"1.50"},"v":{"S":"a"}})")).ok());
+  ASSERT_TRUE(db_->put_item(nt, parse(R"({"n":{"N":"1e+21"},"v":{"S":"b"}})")).ok());
+  IncrementalOptions nopt = opt;
+  nopt.table = nt;
+  nopt.key_schema = num_key;
+  nopt.history = false;
+  nopt.table_dir = incremental_table_dir(s3loc("care"), nt);
+  IncrementalBackup ninc(nopt);
+  DR_ASSERT_OK(ninc.apply({keys_only_input(R"({"n":{"N":"1.50"}})", stream::ChangeRecord::Event::kInsert, 1),
+                           keys_only_input(R"({"n":{"N":"1e+21"}})", stream::ChangeRecord::Event::kInsert, 2)}));
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{R"({"n":{"N":"1.50"}})", "a"},
+                                                                            {R"({"n":{"N":"1e+21"}})", "b"}}) {
+    auto got = db_->get_item(nt, parse(k), true);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    auto name = incremental_object_name(*model::extract_key(**got, num_key));  // the table's own spelling
+    auto body = storage_->read_all(child(nopt.table_dir, name));
+    ASSERT_TRUE(body.ok()) << "no object under the table's key " << model::canonical_key_json(**got) << ": "
+                           << body.error().describe();
+    EXPECT_EQ(parse(*body).find("v")->as_s(), v);
+  }
+  auto before = storage_->list(nopt.table_dir, false);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->size(), 2u) << "one object per item, under the table's spelling of its key";
+  // Deleted on the primary; REMOVE records with the records' spellings delete the table's objects.
+  ASSERT_TRUE(db_->delete_item(nt, parse(R"({"n":{"N":"1.5"}})")).ok());
+  ASSERT_TRUE(db_->delete_item(nt, parse(R"({"n":{"N":"1000000000000000000000"}})")).ok());
+  DR_ASSERT_OK(ninc.apply({keys_only_input(R"({"n":{"N":"1.50"}})", stream::ChangeRecord::Event::kRemove, 3),
+                           keys_only_input(R"({"n":{"N":"1e+21"}})", stream::ChangeRecord::Event::kRemove, 4)}));
+  auto after = storage_->list(nopt.table_dir, false);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->empty());
+}
+
+// Kinesis Data Streams for DynamoDB delivers late and twice: the objects follow the primary, the
+// history keeps every record's own image at its own time.
+TEST_F(BackupTest, IncrementalBackupOfLateAndDuplicatedKinesisForDynamoDbRecordsFollowsThePrimary) {
+  std::string table = create_table("bk-kds", kIdKey);
+  ASSERT_TRUE(db_->put_item(table, parse(R"({"id":{"S":"a"},"v":{"N":"2"}})")).ok());
+  IncrementalOptions opt;
+  opt.primary = db_.get();
+  opt.table = table;
+  opt.key_schema = kIdKey;
+  opt.storage = storage_.get();
+  opt.table_dir = incremental_table_dir(s3loc("kds"), table);
+  IncrementalBackup inc(opt);
+  auto rec = [&](const std::string& ev, const std::string& id, int v, int64_t us, int seq) {
+    std::string data = fmt::format(
+        R"({{"awsRegion":"us-east-1","eventID":"e","eventName":"{}","recordFormat":"application/json","tableName":"{}","dynamodb":{{"ApproximateCreationDateTime":{},"Keys":{{"id":{{"S":"{}"}}}},{}"SizeBytes":10}},"eventSource":"aws:dynamodb"}})",
+        ev, table, us, id, ev == "REMOVE" ? "" : fmt::format(R"("NewImage":{{"id":{{"S":"{}"}},"v":{{"N":"{}"}}}},)", id, v));
+    return ChangeInput{"shardId-000000000000", std::to_string(seq), "", std::nullopt, data, stream::parse_change_record(data)};
+  };
+  const int64_t t = 1'700'000'000'000'000;
+  DR_ASSERT_OK(inc.apply({rec("MODIFY", "a", 2, t + 2, 1), rec("INSERT", "b", 1, t + 1, 2), rec("REMOVE", "b", 0, t + 3, 3)}));
+  DR_ASSERT_OK(inc.apply({rec("MODIFY", "a", 1, t + 1, 4), rec("INSERT", "b", 1, t + 1, 5)}));  // late, duplicated
+  auto a = storage_->read_all(child(opt.table_dir, incremental_object_name(parse(R"({"id":{"S":"a"}})"))));
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_EQ(parse(*a), parse(R"({"id":{"S":"a"},"v":{"N":"2"}})")) << "a late image overwrote a newer one";
+  auto b = storage_->read_all(child(opt.table_dir, incremental_object_name(parse(R"({"id":{"S":"b"}})"))));
+  EXPECT_FALSE(b.ok()) << "a duplicated INSERT resurrected a deleted item";
+}
+
 }  // namespace
 }  // namespace dynarep::backup::testing
