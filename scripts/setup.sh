@@ -36,4 +36,16 @@ if [[ ! -d node_modules/dynalite ]] || ! cmp -s package-lock.json node_modules/.
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# moto (the second local AWS implementation, for the tests that need what dynalite lacks, such
+# as TransactWriteItems). The project's machines have it; elsewhere pip installs it when it can
+# reach its registry. Never fatal: those tests say they were skipped and why.
+if ! command -v moto_server > /dev/null 2>&1; then
+  if command -v pip3 > /dev/null 2>&1 || command -v pip > /dev/null 2>&1; then
+    echo "setup: pip install moto[server]"
+    "$(command -v pip3 || command -v pip)" install -q 'moto[server]' > /dev/null 2>&1 ||
+      echo "setup: warning: could not install moto; its tests will be skipped" >&2
+  else
+    echo "setup: warning: no moto_server and no pip; the moto tests will be skipped" >&2
+  fi
+fi
 echo "setup: done"

@@ -32,6 +32,7 @@
 #include "kinesis/client.h"
 #include "lease/sync_point.h"
 #include "lease/worker.h"
+#include "lease/lease_store.h"
 #include "replicate/dead_letter.h"
 #include "replicate/lambda.h"
 #include "replicate/metrics.h"
@@ -102,6 +103,7 @@ Error usage(std::string message) { return Error(ErrorKind::kInvalidInput, "Usage
 // The options shared by every mode, after parsing.
 struct Settings {
   std::string primary, replica, endpoint, s3_endpoint, dead_letter;
+  std::string fence_table;  // daemon mode: set from --fence
   bool reread = false;
   std::string turnover_role, turnover_at;
   int parallel = 4;
@@ -146,6 +148,7 @@ Result<std::unique_ptr<replicate::Replicator>> make_replicator(const Settings& s
   o.dead_letters = std::shared_ptr<replicate::DeadLetterSink>(std::move(sink).value());
   o.metrics = std::move(metrics);
   o.parallel = s.parallel;
+  o.fence_table = s.fence_table;
   return std::make_unique<replicate::Replicator>(std::move(o));
 }
 
@@ -202,6 +205,11 @@ class ReplicateCommand final : public Command {
     app.add_option("--kinesis-endpoint", kinesis_endpoint_,
                    "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL or the region's)");
     app.add_option("--s3-endpoint", s_.s3_endpoint, "S3 endpoint URL for s3:// dead letters");
+    app.add_option("--fence", fence_,
+                   "auto (default): fence replica writes on the lease with TransactWriteItems when the lease table "
+                   "is beside the replica (same endpoint) and the service has transactions, else the write "
+                   "deadline only; transact: require the fence; deadline: never (half the write units)")
+        ->check(CLI::IsMember({"auto", "transact", "deadline"}));
     app.add_option("--lease-duration", lease_duration_, "Lease duration: a dead worker's shards move after this (default 10s)");
     app.add_option("--idle-poll", idle_poll_, "Wait after an empty GetRecords (default 200ms)");
     app.add_option("--max-records", max_records_, "GetRecords Limit (default 2000: 10,000 records/s a shard at 5 calls/s, ten times a shard's write limit, in a third of the memory)")->check(CLI::Range(1, 10000));
@@ -284,6 +292,33 @@ class ReplicateCommand final : public Command {
     return c;
   }
 
+  // --fence: sets s_.fence_table when replica writes are to be fenced on the lease item, and
+  // says which protection is in force (docs/replication.md, "Lease handover").
+  Result<std::string> choose_fence(const std::shared_ptr<dynamodb::Client>& lease_db, const std::string& lease_table) {
+    s_.fence_table.clear();
+    if (fence_ == "deadline") return std::string("write deadline only (--fence deadline)");
+    auto replica = open_table(s_.replica, s_.endpoint);  // clients are shared per endpoint
+    if (!replica.ok()) return usage(replica.error().describe());
+    if (replica->client.get() != lease_db.get()) {
+      if (fence_ == "transact") {
+        return usage(fmt::format("--fence transact needs the lease table beside the replica {} (same endpoint): "
+                                 "--lease-table <replica's region>/{}",
+                                 s_.replica, lease_table));
+      }
+      return std::string("write deadline only (the lease table is not beside the replica)");
+    }
+    DR_TRY(lease::DynamoLeaseStore(*lease_db, lease_table).ensure_table());
+    DR_ASSIGN(bool supported, replicate::transactions_supported(*lease_db, lease_table));
+    if (!supported) {
+      if (fence_ == "transact") {
+        return usage(fmt::format("--fence transact: the endpoint of {} has no TransactWriteItems", s_.replica));
+      }
+      return std::string("write deadline only (the endpoint has no TransactWriteItems)");
+    }
+    s_.fence_table = lease_table;
+    return fmt::format("TransactWriteItems on lease table {}", lease_table);
+  }
+
   int run_daemon(Io& io) {
     if (stream_.empty()) return usage_error(io, name(), "--stream is required (or --event / --lambda-runtime)");
     if (s_.primary.empty()) return usage_error(io, name(), "--primary is required with --stream");
@@ -305,6 +340,9 @@ class ReplicateCommand final : public Command {
       lease_table = lt->table();
     }
     cfg->lease_table = lease_table;
+
+    auto fence = choose_fence(lease_db, lease_table);
+    if (!fence.ok()) return fail(io, fence.error());
 
     auto metrics = std::make_shared<replicate::Metrics>();
     auto rep = make_replicator(s_, metrics);
@@ -344,8 +382,9 @@ class ReplicateCommand final : public Command {
       spdlog::info("metrics on http://{}:{}/metrics", metrics_bind_, server->port());
     }
 
-    spdlog::info("replicating {} -> {} from stream {} as worker {} (dead letters: {}{}{})", s_.primary, s_.replica,
-                 stream_, worker.worker_id(), ro.dead_letters ? ro.dead_letters->describe() : "stderr only",
+    spdlog::info("replicating {} -> {} from stream {} as worker {} (lease fence: {}; dead letters: {}{}{})",
+                 s_.primary, s_.replica, stream_, worker.worker_id(), *fence,
+                 ro.dead_letters ? ro.dead_letters->describe() : "stderr only",
                  ro.reread ? ", re-reading images" : "",
                  ro.turnover ? fmt::format(", turnover {} {}", s_.turnover_role, s_.turnover_at) : "");
 
@@ -397,6 +436,7 @@ class ReplicateCommand final : public Command {
 
   Settings s_;
   std::string stream_, stream_region_, lease_table_, worker_id_, start_at_, kinesis_endpoint_;
+  std::string fence_ = "auto";
   std::string metrics_bind_ = "127.0.0.1";
   int metrics_port_ = -1;
   std::string lease_duration_ = "10s", idle_poll_ = "200ms", shard_sync_ = "60s", shutdown_timeout_ = "30s",

@@ -477,6 +477,61 @@ Result<BatchWriteResult> Client::batch_write(const std::string& table,
   return out;
 }
 
+std::vector<std::string> cancellation_reasons(const Error& error) {
+  std::vector<std::string> out;
+  if (error.code != "TransactionCanceledException") return out;
+  auto open = error.message.rfind('[');
+  auto close = error.message.rfind(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return out;
+  std::string_view list(error.message.data() + open + 1, close - open - 1);
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string_view part = list.substr(0, comma);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    out.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+Status Client::transact_write(const std::vector<TransactItem>& items, const std::string& client_request_token,
+                              const aws::CallOptions& options) {
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("TransactItems").begin_array();
+  for (const auto& t : items) {
+    w.begin_object();
+    switch (t.kind) {
+      case TransactItem::Kind::kPut:
+        w.key("Put").begin_object().field("TableName", t.table).key("Item");
+        break;
+      case TransactItem::Kind::kDelete:
+        w.key("Delete").begin_object().field("TableName", t.table).key("Key");
+        break;
+      case TransactItem::Kind::kConditionCheck:
+        w.key("ConditionCheck").begin_object().field("TableName", t.table).key("Key");
+        break;
+    }
+    write_item(w, t.item);
+    if (!t.condition_expression.empty()) w.field("ConditionExpression", t.condition_expression);
+    write_names(w, t.expression_attribute_names);
+    if (!t.expression_attribute_values.empty()) {
+      w.key("ExpressionAttributeValues");
+      write_item(w, t.expression_attribute_values);
+    }
+    w.end_object().end_object();
+  }
+  w.end_array();
+  if (!client_request_token.empty()) w.field("ClientRequestToken", client_request_token);
+  w.end_object();
+  const std::string context =
+      items.empty() ? std::string("TransactWriteItems") : fmt::format("TransactWriteItems on table {}", items.back().table);
+  DR_TRY(call("TransactWriteItems", body, context, options));
+  return {};
+}
+
 Result<BatchWriteResult> Client::batch_write_all(const std::string& table,
                                                  const std::vector<WriteRequest>& requests,
                                                  const std::function<aws::CallOptions()>& options) {

@@ -113,6 +113,25 @@ struct UpdateRequest {
 // 100 keys).
 inline constexpr size_t kMaxBatchWrite = 25;
 inline constexpr size_t kMaxBatchGet = 100;
+// TransactWriteItems: at most 100 actions and 4 MB in all (DynamoDB API reference).
+inline constexpr size_t kMaxTransactItems = 100;
+inline constexpr size_t kMaxTransactBytes = size_t{4} << 20;
+
+// One action of a TransactWriteItems call.
+struct TransactItem {
+  enum class Kind { kPut, kDelete, kConditionCheck } kind = Kind::kPut;
+  std::string table;
+  Item item;  // kPut: the item; kDelete, kConditionCheck: the key
+  std::string condition_expression;  // required for kConditionCheck
+  std::vector<std::pair<std::string, std::string>> expression_attribute_names;
+  Item expression_attribute_values;
+};
+
+// The per-action codes of a TransactionCanceledException, in the order of the actions ("None",
+// "ConditionalCheckFailed", "ValidationError", "TransactionConflict", ...), read from the
+// error's message ("... specific reasons [ConditionalCheckFailed, None]", as DynamoDB words
+// it). Empty when the error is not a cancellation or carries no list.
+std::vector<std::string> cancellation_reasons(const Error& error);
 
 class Client {
  public:
@@ -159,6 +178,13 @@ class Client {
   Result<BatchWriteResult> batch_write_all(const std::string& table,
                                            const std::vector<WriteRequest>& requests,
                                            const std::function<aws::CallOptions()>& options = {});
+
+  // TransactWriteItems: all of `items` or none. `client_request_token` (up to 36 characters)
+  // makes the AWS layer's retries of this call idempotent for 10 minutes: the same token and
+  // body are applied at most once. A cancellation is an Error with code
+  // "TransactionCanceledException" (cancellation_reasons() says which action failed).
+  Status transact_write(const std::vector<TransactItem>& items, const std::string& client_request_token,
+                        const aws::CallOptions& options = {});
 
   Result<ScanPage> scan(const ScanRequest& request);
   Result<RawScanPage> scan_raw(const ScanRequest& request);

@@ -194,8 +194,13 @@ class Worker::Consumer {
       });
       if (n > 0) {
         sync::hit(sync::kAfterGetRecords, shard);
-        ShardBatch batch{shard, std::move(page.records), page.millis_behind_latest, lost_.get(),
-                         [this] { return w_.coordinator_->write_deadline(lease_.key); }};
+        ShardBatch batch{shard,
+                         std::move(page.records),
+                         page.millis_behind_latest,
+                         lost_.get(),
+                         [this] { return w_.coordinator_->write_deadline(lease_.key); },
+                         lease_.owner,
+                         lease_.owner_token};
         if (!process(batch)) return lost() ? Outcome::kLost : Outcome::kStopped;
         const kinesis::SequenceNumber last = batch.records.back().sequence_number;
         if (!page.shard_ended()) {

@@ -66,6 +66,11 @@ struct ShardBatch {
   // owner's newer one. Ask again before every write request (renewals move it forward); nullopt:
   // the lease is gone, write nothing. Unset (no function): no limit (Lambda mode, tests).
   std::function<std::optional<std::chrono::steady_clock::time_point>()> write_deadline;
+  // The lease as this worker holds it: a processor that fences its writes on the lease item
+  // (TransactWriteItems with a ConditionCheck, see replicate::ReplicatorOptions::fence_table)
+  // makes them conditional on these. Empty without a lease.
+  std::string lease_owner;
+  std::string lease_owner_token;
 
   // Whether writing may start now by the deadline above.
   [[nodiscard]] bool may_write(std::chrono::steady_clock::time_point now) const {

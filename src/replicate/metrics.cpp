@@ -93,6 +93,9 @@ void Metrics::render(std::string& out) const {
   prom_sample(out, "dynarep_replicate_keys_read_total", "", static_cast<double>(keys_read.load()));
   prom_header(out, "dynarep_replicate_batch_errors_total", "counter", "Batches that failed and will be retried");
   prom_sample(out, "dynarep_replicate_batch_errors_total", "", static_cast<double>(batch_errors.load()));
+  prom_header(out, "dynarep_replicate_fenced_writes_refused_total", "counter",
+              "Fenced replica writes refused because the lease was no longer this worker's");
+  prom_sample(out, "dynarep_replicate_fenced_writes_refused_total", "", static_cast<double>(fenced_writes_refused.load()));
   lag.render(out, "dynarep_replicate_lag_seconds",
              "End-to-end lag: time of apply minus the record's ApproximateArrivalTimestamp");
 }

@@ -6,6 +6,8 @@
 //   writes_total{op="put|delete"}      replica writes (one per distinct key per batch)
 //   keys_read_total                    keys read from the primary (KEYS_ONLY, --reread)
 //   batch_errors_total                 batches that failed and were retried
+//   fenced_writes_refused_total        fenced replica writes DynamoDB refused: the lease was
+//                                      no longer this worker's (a paused or slow worker)
 //   lag_seconds                        histogram: now - ApproximateArrivalTimestamp at apply
 //   (and, from the worker and the AWS clients, see render_worker_metrics / render_aws_metrics)
 #pragma once
@@ -64,6 +66,7 @@ struct Metrics {
   std::atomic<int64_t> deletes{0};
   std::atomic<int64_t> keys_read{0};
   std::atomic<int64_t> batch_errors{0};
+  std::atomic<int64_t> fenced_writes_refused{0};
   LagHistogram lag;
 
   void render(std::string& out) const;

@@ -9,7 +9,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "crypto/random.h"
 #include "dynamodb/client.h"
+#include "lease/lease.h"
 #include "model/codec.h"
 #include "replicate/detail/plan.h"
 
@@ -75,6 +77,19 @@ Result<model::KeySchema> check_tables(dynamodb::Client* primary, const std::stri
   return p.key_schema;
 }
 
+Result<bool> transactions_supported(dynamodb::Client& client, const std::string& lease_table) {
+  dynamodb::TransactItem probe;
+  probe.kind = dynamodb::TransactItem::Kind::kConditionCheck;
+  probe.table = lease_table;
+  probe.item.set(std::string(lease::kAttrKey), model::Value::S("dynarep-transactions-probe"));
+  probe.expression_attribute_names = {{"#k", std::string(lease::kAttrKey)}};
+  probe.condition_expression = "attribute_not_exists(#k)";
+  Status st = client.transact_write({probe}, crypto::random_hex(16));
+  if (st.ok()) return true;
+  if (st.error().code == "UnknownOperationException") return false;
+  return st.error();
+}
+
 Replicator::Replicator(ReplicatorOptions options)
     : opt_(std::move(options)),
       metrics_(opt_.metrics ? opt_.metrics : std::make_shared<Metrics>()),
@@ -132,8 +147,96 @@ Status Replicator::read_primary(const std::vector<model::Item>& keys, std::vecto
   return {};
 }
 
+Status Replicator::write_fenced_group(const std::vector<WriteSlot>& writes, std::vector<size_t> idx,
+                                      std::vector<std::pair<size_t, std::string>>& bad, const lease::ShardBatch& lease) {
+  // The fence first: its cancellation reason is reasons[0].
+  dynamodb::TransactItem fence;
+  fence.kind = dynamodb::TransactItem::Kind::kConditionCheck;
+  fence.table = opt_.fence_table;
+  fence.item.set(std::string(lease::kAttrKey), model::Value::S(lease.shard_id));
+  fence.expression_attribute_names = {{"#o", std::string(lease::kAttrOwner)}, {"#t", std::string(lease::kAttrOwnerToken)}};
+  fence.expression_attribute_values.set(":me", model::Value::S(lease.lease_owner));
+  fence.expression_attribute_values.set(":tok", model::Value::S(lease.lease_owner_token));
+  fence.condition_expression = "#o = :me AND #t = :tok";
+  while (!idx.empty()) {
+    std::vector<dynamodb::TransactItem> items{fence};
+    for (size_t i : idx) {
+      const auto& w = writes[i].request;
+      dynamodb::TransactItem t;
+      t.kind = w.kind == dynamodb::WriteRequest::Kind::kPut ? dynamodb::TransactItem::Kind::kPut
+                                                            : dynamodb::TransactItem::Kind::kDelete;
+      t.table = opt_.replica_table;
+      t.item = w.item;
+      items.push_back(std::move(t));
+    }
+    // A fresh token per call: the AWS layer's retries of this very call reuse it (applied at
+    // most once); a retried batch, with a fresh read of the primary, is a new call.
+    Status st = opt_.replica->transact_write(items, crypto::random_hex(16), fenced_options(&lease));
+    if (st.ok()) return {};
+    const Error& e = st.error();
+    if (e.code == "TransactionCanceledException") {
+      auto reasons = dynamodb::cancellation_reasons(e);
+      if (!reasons.empty() && reasons[0] == "ConditionalCheckFailed") {
+        metrics_->fenced_writes_refused++;
+        return Error(ErrorKind::kCancelled, "LeaseLost",
+                     fmt::format("shard {}: the lease in {} no longer names this worker ({}); its writes are refused "
+                                 "and the batch is left to the shard's new owner",
+                                 lease.shard_id, opt_.fence_table, lease.lease_owner));
+      }
+      std::vector<size_t> keep;
+      for (size_t n = 0; n < idx.size(); ++n) {
+        const std::string& r = n + 1 < reasons.size() ? reasons[n + 1] : std::string();
+        if (r == "ValidationError" || r == "ItemCollectionSizeLimitExceeded") {
+          bad.emplace_back(writes[idx[n]].action, "the replica rejects the write: " + r);
+        } else {
+          keep.push_back(idx[n]);
+        }
+      }
+      if (keep.size() == idx.size()) return st;  // a conflict or throttling: retry the batch
+      idx = std::move(keep);
+      continue;
+    }
+    if (!record_specific(e)) return st;
+    if (idx.size() == 1) {
+      bad.emplace_back(writes[idx[0]].action, "the replica rejects the write: " + e.describe());
+      return {};
+    }
+    // The request as a whole was rejected without saying which write: one by one.
+    for (size_t i : idx) DR_TRY(write_fenced_group(writes, {i}, bad, lease));
+    return {};
+  }
+  return {};
+}
+
+Status Replicator::write_fenced(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad,
+                                const lease::ShardBatch& lease) {
+  // Groups of at most 99 writes (the fence is the 100th action) and well under 4 MB.
+  std::vector<std::vector<size_t>> groups;
+  size_t bytes = 0;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const size_t size = model::item_size(writes[i].request.item) + 64;
+    if (groups.empty() || groups.back().size() + 1 >= dynamodb::kMaxTransactItems ||
+        bytes + size > dynamodb::kMaxTransactBytes - (size_t{256} << 10)) {
+      groups.emplace_back();
+      bytes = 0;
+    }
+    groups.back().push_back(i);
+    bytes += size;
+  }
+  std::vector<Status> status(groups.size());
+  std::vector<std::vector<std::pair<size_t, std::string>>> bad_per(groups.size());
+  run_parallel(groups.size(), opt_.parallel,
+               [&](size_t g) { status[g] = write_fenced_group(writes, groups[g], bad_per[g], lease); });
+  for (auto& s : status) DR_TRY(s);
+  for (auto& b : bad_per) bad.insert(bad.end(), b.begin(), b.end());
+  return {};
+}
+
 Status Replicator::write_replica(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad,
                                  const lease::ShardBatch* lease) {
+  if (!opt_.fence_table.empty() && lease != nullptr && !lease->lease_owner.empty()) {
+    return write_fenced(writes, bad, *lease);
+  }
   // Groups of whole BatchWriteItem calls, one group per thread; keys are distinct (one action
   // per key), so the order between calls does not matter.
   const size_t per_call = dynamodb::kMaxBatchWrite;

@@ -51,6 +51,14 @@ struct ReplicatorOptions {
   std::shared_ptr<DeadLetterSink> dead_letters;  // null: stderr only
   std::shared_ptr<Metrics> metrics;               // null: a private one
   int parallel = 4;  // BatchGetItem / BatchWriteItem calls in flight per batch (default 4)
+  // The lease table, when it is on the replica's endpoint (same account and region): every
+  // replica write of a leased batch then goes out as TransactWriteItems with a ConditionCheck
+  // that the lease item still names this worker and its owner token. DynamoDB rejects such a
+  // write whenever it arrives after another worker took the shard, however long it was delayed
+  // in the network or its process paused: the fence closes what the write deadline alone only
+  // narrows. Costs twice the write units (transactions), 99 writes a call. Empty (default): no
+  // fence, the write deadline only. See docs/replication.md, "Lease handover".
+  std::string fence_table;
   Clock* clock = nullptr;  // null: SystemClock
 };
 
@@ -69,6 +77,11 @@ struct ApplyResult {
 // when a table is missing or their keys differ.
 Result<model::KeySchema> check_tables(dynamodb::Client* primary, const std::string& primary_table,
                                       dynamodb::Client& replica, const std::string& replica_table);
+
+// Whether `client`'s endpoint has TransactWriteItems (AWS and moto do; dynalite does not), asked
+// with a ConditionCheck of an absent item in `lease_table` (which must exist). false when the
+// service says it does not know the operation; an Error for anything else.
+Result<bool> transactions_supported(dynamodb::Client& client, const std::string& lease_table);
 
 class Replicator {
  public:
@@ -99,6 +112,12 @@ class Replicator {
   // Writes the requests to the replica; requests DynamoDB rejects are reported in `bad`.
   Status write_replica(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad,
                        const lease::ShardBatch* lease);
+  // The same through TransactWriteItems fenced on the lease item (fence_table).
+  Status write_fenced(const std::vector<WriteSlot>& writes, std::vector<std::pair<size_t, std::string>>& bad,
+                      const lease::ShardBatch& lease);
+  // One fenced transaction of writes[idx...]; record-specific failures go to `bad`.
+  Status write_fenced_group(const std::vector<WriteSlot>& writes, std::vector<size_t> idx,
+                            std::vector<std::pair<size_t, std::string>>& bad, const lease::ShardBatch& lease);
 
   ReplicatorOptions opt_;
   std::shared_ptr<Metrics> metrics_;

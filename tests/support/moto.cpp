@@ -1,0 +1,117 @@
+#include "support/moto.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace dynarep::testing {
+namespace {
+
+std::string find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return "";
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    std::string p = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+
+// A port the kernel says is free now (moto binds it a moment later; a clash fails loudly).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof(a);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    throw std::runtime_error("moto: no free port");
+  }
+  int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+bool accepts(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+pid_t g_pid = 0;
+
+void stop_moto() {
+  if (g_pid <= 0) return;
+  ::kill(g_pid, SIGTERM);
+  for (int i = 0; i < 50; ++i) {
+    if (::waitpid(g_pid, nullptr, WNOHANG) == g_pid) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(g_pid, SIGKILL);
+  ::waitpid(g_pid, nullptr, 0);
+}
+
+std::string start() {
+  const std::string exe = find_on_path("moto_server");
+  if (exe.empty()) return "";
+  const int port = free_port();
+  const std::string log = "/tmp/dynarep-moto-" + std::to_string(::getpid()) + ".log";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  std::vector<std::string> args{exe, "-H", "127.0.0.1", "-p", std::to_string(port)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int rc = posix_spawn(&g_pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("moto: cannot start " + exe);
+  std::atexit(stop_moto);
+  for (int i = 0; i < 300; ++i) {  // up to 30 s: the first start imports a lot of Python
+    if (accepts(port)) return "http://127.0.0.1:" + std::to_string(port);
+    if (::waitpid(g_pid, nullptr, WNOHANG) == g_pid) {
+      g_pid = 0;
+      throw std::runtime_error("moto_server exited at start; see " + log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("moto_server did not listen on port " + std::to_string(port) + " within 30 s; see " + log);
+}
+
+}  // namespace
+
+const std::string& moto_endpoint() {
+  static std::once_flag once;
+  static std::string url;
+  std::call_once(once, [] { url = start(); });
+  return url;
+}
+
+}  // namespace dynarep::testing
