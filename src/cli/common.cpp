@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include <map>
@@ -74,6 +76,23 @@ void add_location_options(CLI::App& app, std::string& location, std::string& end
   app.add_option("-e,--endpoint", endpoint,
                  "DynamoDB endpoint URL, overriding the location's (default: from the location, "
                  "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL); -e as in dyno");
+}
+
+// "200ms", "10s", "2m".
+Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view option) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + digits, v);
+  std::string_view unit = text.substr(digits);
+  if (digits == 0 || ec != std::errc() || p != text.data() + digits) {
+    return Error(ErrorKind::kInvalidInput, "Usage",
+                 fmt::format("{} \"{}\": expected a duration such as 200ms, 10s or 2m", option, text));
+  }
+  if (unit == "ms") return std::chrono::milliseconds(v);
+  if (unit == "s") return std::chrono::milliseconds(v * 1000);
+  if (unit == "m") return std::chrono::milliseconds(v * 60000);
+  return Error(ErrorKind::kInvalidInput, "Usage", fmt::format("{} \"{}\": the unit must be ms, s or m", option, text));
 }
 
 }  // namespace dynarep::cli

@@ -2,6 +2,8 @@
 // the same way (one line on stderr naming what failed; exit code per CONTRACT.md §5).
 #pragma once
 
+#include <chrono>
+
 #include <memory>
 #include <string>
 
@@ -37,6 +39,8 @@ void add_location_options(CLI::App& app, std::string& location, std::string& end
 
 // Adds --endpoint to a subcommand.
 void add_endpoint_option(CLI::App& app, std::string& endpoint);
+// A duration option: "200ms", "10s", "2m". The error names the option and says what is expected.
+Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view option);
 
 // Prints "dynarep <command>: <error>" and returns the exit code for it: 2 for a usage error
 // (bad argument), 3 otherwise.

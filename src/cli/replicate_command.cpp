@@ -71,23 +71,6 @@ class StopSignals {
   struct sigaction old_int_ {};
 };
 
-// "200ms", "10s", "2m".
-Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view option) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + digits, v);
-  std::string_view unit = text.substr(digits);
-  if (digits == 0 || ec != std::errc() || p != text.data() + digits) {
-    return Error(ErrorKind::kInvalidInput, "Usage",
-                 fmt::format("{} \"{}\": expected a duration such as 200ms, 10s or 2m", option, text));
-  }
-  if (unit == "ms") return std::chrono::milliseconds(v);
-  if (unit == "s") return std::chrono::milliseconds(v * 1000);
-  if (unit == "m") return std::chrono::milliseconds(v * 60000);
-  return Error(ErrorKind::kInvalidInput, "Usage", fmt::format("{} \"{}\": the unit must be ms, s or m", option, text));
-}
-
 std::string env_or(const char* name, const char* fallback_name = nullptr) {
   if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
   if (fallback_name != nullptr) {
@@ -341,18 +324,23 @@ class ReplicateCommand final : public Command {
     }
     cfg->lease_table = lease_table;
 
+    std::string region = stream_region_.empty() ? primary->location.endpoint.region : stream_region_;
+    auto kinesis_aws = std::make_shared<aws::AwsClient>(
+        aws::resolve_endpoint(aws::Service::kKinesis, region, kinesis_endpoint_),
+        aws::default_credentials_chain(SystemClock::instance()));
+    kinesis::Client kinesis(kinesis_aws);
+    // A missing stream fails before anything is created for it (the fence's probe needs the
+    // lease table).
+    if (auto shards = kinesis.list_shards(stream_); !shards.ok() && !shards.error().retryable()) {
+      return report(io, name(), shards.error());
+    }
+
     auto fence = choose_fence(lease_db, lease_table);
     if (!fence.ok()) return fail(io, fence.error());
 
     auto metrics = std::make_shared<replicate::Metrics>();
     auto rep = make_replicator(s_, metrics);
     if (!rep.ok()) return fail(io, rep.error());
-
-    std::string region = stream_region_.empty() ? primary->location.endpoint.region : stream_region_;
-    auto kinesis_aws = std::make_shared<aws::AwsClient>(
-        aws::resolve_endpoint(aws::Service::kKinesis, region, kinesis_endpoint_),
-        aws::default_credentials_chain(SystemClock::instance()));
-    kinesis::Client kinesis(kinesis_aws);
 
     replicate::ReplicationProcessor processor(**rep);
     lease::Worker worker(*cfg, kinesis, *lease_db, processor, SystemClock::instance());

@@ -14,6 +14,9 @@
 //   parentShardIds                SS  the shard's parents (absent when none)
 //   ownerSwitchesSinceCheckpoint  N   takes by a new owner since the last checkpoint
 //   startTimestampMillis          N   for checkpoint AT_TIMESTAMP: where to start
+//   lastRenewedMillis             N   the owner's wall clock at its last write (take, renewal,
+//                                     checkpoint): for `dynarep status` only; expiry never reads
+//                                     it (hosts' clocks disagree)
 #pragma once
 
 #include <cstdint>
@@ -39,6 +42,7 @@ inline constexpr std::string_view kAttrCheckpoint = "checkpoint";
 inline constexpr std::string_view kAttrParents = "parentShardIds";
 inline constexpr std::string_view kAttrOwnerSwitches = "ownerSwitchesSinceCheckpoint";
 inline constexpr std::string_view kAttrStartTimestamp = "startTimestampMillis";
+inline constexpr std::string_view kAttrLastRenewed = "lastRenewedMillis";
 
 struct Lease {
   std::string key;    // shard id
@@ -51,6 +55,7 @@ struct Lease {
   std::optional<int64_t> start_timestamp_ms{};  // with checkpoint AT_TIMESTAMP
   std::vector<std::string> parent_shard_ids{};
   int64_t owner_switches_since_checkpoint = 0;
+  std::optional<int64_t> last_renewed_ms{};  // lastRenewedMillis (display only)
 
   [[nodiscard]] bool owned() const { return !owner.empty(); }
   // The shard was read to its end and everything in it is processed.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 
 #include "dynamodb/client.h"
 #include "model/value.h"
@@ -46,6 +47,10 @@ Result<Lease> lease_from_item(const Item& item) {
     l.parent_shard_ids = p->as_ss();
   }
   DR_ASSIGN(l.owner_switches_since_checkpoint, to_int(item.find(kAttrOwnerSwitches), kAttrOwnerSwitches, l.key));
+  if (const Value* lr = item.find(kAttrLastRenewed); lr != nullptr) {
+    DR_ASSIGN(int64_t v, to_int(lr, kAttrLastRenewed, l.key));
+    l.last_renewed_ms = v;
+  }
   if (const Value* ts = item.find(kAttrStartTimestamp); ts != nullptr) {
     DR_ASSIGN(int64_t v, to_int(ts, kAttrStartTimestamp, l.key));
     l.start_timestamp_ms = v;
@@ -85,6 +90,16 @@ dynamodb::UpdateRequest base_request(const std::string& table, const std::string
 // "#c = :exp AND #o = :me AND <token>": the owner's own write, made only while the lease is
 // still at the counter it last saw and still held by this very process (its token), so a second
 // process with the same worker id cannot pass for it.
+// "#lr = :lr": the writer's wall clock, for `dynarep status` (never for expiry).
+std::string stamp(dynamodb::UpdateRequest& req) {
+  req.expression_attribute_names.emplace_back("#lr", std::string(kAttrLastRenewed));
+  req.expression_attribute_values.set(
+      ":lr", Value::N(Number::from_int(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count())));
+  return ", #lr = :lr";
+}
+
 void owner_condition(dynamodb::UpdateRequest& req, const Lease& lease) {
   req.expression_attribute_names.emplace_back("#o", std::string(kAttrOwner));
   req.expression_attribute_names.emplace_back("#tok", std::string(kAttrOwnerToken));
@@ -181,7 +196,7 @@ Result<bool> DynamoLeaseStore::create(const Lease& lease) {
 
 Result<bool> DynamoLeaseStore::renew(Lease& lease) {
   auto req = base_request(table_, lease.key);
-  req.update_expression = "SET #c = #c + :one";
+  req.update_expression = "SET #c = #c + :one" + stamp(req);
   req.expression_attribute_values.set(":one", Value::N(Number::from_int(1)));
   owner_condition(req, lease);
   return conditional_update(client_, std::move(req), lease);
@@ -192,7 +207,7 @@ Result<bool> DynamoLeaseStore::take(Lease& lease, const std::string& new_owner, 
   req.expression_attribute_names.emplace_back("#o", std::string(kAttrOwner));
   req.expression_attribute_names.emplace_back("#tok", std::string(kAttrOwnerToken));
   req.expression_attribute_names.emplace_back("#sw", std::string(kAttrOwnerSwitches));
-  req.update_expression = "SET #o = :me, #tok = :tok, #c = #c + :one, #sw = if_not_exists(#sw, :zero) + :sw";
+  req.update_expression = "SET #o = :me, #tok = :tok, #c = #c + :one, #sw = if_not_exists(#sw, :zero) + :sw" + stamp(req);
   req.expression_attribute_values.set(":me", Value::S(new_owner));
   req.expression_attribute_values.set(":tok", Value::S(new_token));
   req.expression_attribute_values.set(":one", Value::N(Number::from_int(1)));
@@ -218,10 +233,10 @@ Result<bool> DynamoLeaseStore::checkpoint(Lease& lease, const std::string& value
   req.expression_attribute_names.emplace_back("#sw", std::string(kAttrOwnerSwitches));
   req.expression_attribute_names.emplace_back("#ts", std::string(kAttrStartTimestamp));
   if (start_timestamp_ms) {
-    req.update_expression = "SET #cp = :cp, #sw = :zero, #c = #c + :one, #ts = :ts";
+    req.update_expression = "SET #cp = :cp, #sw = :zero, #c = #c + :one, #ts = :ts" + stamp(req);
     req.expression_attribute_values.set(":ts", Value::N(Number::from_int(*start_timestamp_ms)));
   } else {
-    req.update_expression = "SET #cp = :cp, #sw = :zero, #c = #c + :one REMOVE #ts";
+    req.update_expression = "SET #cp = :cp, #sw = :zero, #c = #c + :one" + stamp(req) + " REMOVE #ts";
   }
   req.expression_attribute_values.set(":cp", Value::S(value));
   req.expression_attribute_values.set(":zero", Value::N(Number::from_int(0)));

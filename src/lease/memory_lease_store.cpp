@@ -1,6 +1,7 @@
 #include "lease/memory_lease_store.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace dynarep::lease {
 
@@ -90,6 +91,10 @@ Result<bool> InMemoryLeaseStore::write(Op op, Lease& lease, const std::function<
 }
 
 namespace {
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 bool same_owner(const Lease& cur, const Lease& expected) {
   return cur.counter == expected.counter && cur.owner == expected.owner && cur.owner_token == expected.owner_token;
 }
@@ -99,7 +104,10 @@ Result<bool> InMemoryLeaseStore::renew(Lease& lease) {
   const Lease expected = lease;
   return write(
       Op::kRenew, lease, [&](const Lease& cur) { return same_owner(cur, expected); },
-      [](Lease& cur) { ++cur.counter; });
+      [](Lease& cur) {
+        ++cur.counter;
+        cur.last_renewed_ms = now_ms();
+      });
 }
 
 Result<bool> InMemoryLeaseStore::take(Lease& lease, const std::string& new_owner, const std::string& new_token) {
@@ -110,6 +118,7 @@ Result<bool> InMemoryLeaseStore::take(Lease& lease, const std::string& new_owner
         if (cur.owner != new_owner) ++cur.owner_switches_since_checkpoint;
         cur.owner = new_owner;
         cur.owner_token = new_token;
+        cur.last_renewed_ms = now_ms();
         ++cur.counter;
       });
 }
@@ -133,6 +142,7 @@ Result<bool> InMemoryLeaseStore::checkpoint(Lease& lease, const std::string& val
       [&](Lease& cur) {
         cur.checkpoint = value;
         cur.start_timestamp_ms = start_timestamp_ms;
+        cur.last_renewed_ms = now_ms();
         cur.owner_switches_since_checkpoint = 0;
         ++cur.counter;
       });

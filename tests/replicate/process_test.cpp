@@ -13,6 +13,7 @@
 
 #include "replicate/test_harness.h"
 #include "support/fault_proxy.h"
+#include "support/process.h"
 
 namespace dynarep::repltest {
 namespace {
@@ -404,6 +405,77 @@ TEST_F(ReplicateProcessTest, UsageErrors) {
           "no-such-stream-here"});
   EXPECT_EQ(r.wait(20s), 3) << r.log();
   EXPECT_FALSE(db_->describe_table("dynarep-leases-no-such-stream-here").ok()) << "no lease table for a missing stream";
+}
+
+// `dynarep status` on a live run: two workers over four shards (healthy, exit 0), one killed
+// (its shards shown without a live owner until the other takes them over), a dead letter
+// counted, then every worker gone (exit 1, one line per shard).
+TEST_F(ReplicateProcessTest, StatusFollowsALiveRunAsAHealthCheck) {
+  auto stream = res_.stream(4);
+  auto status = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> a{"status", "--lease-table", lease_table_, "--stream", stream, "--lease-duration", "2s",
+                               "--dead-letter", dl_dir_};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return testing::run_dynarep(a);
+  };
+  auto w1 = std::make_unique<Proc>(args(stream, "w1"));
+  auto w2 = std::make_unique<Proc>(args(stream, "w2"));
+  testing::ProcessResult r;
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = status();
+        return r.exit_code == 0 && r.out.find("  w1: ") != std::string::npos && r.out.find("  w2: ") != std::string::npos;
+      },
+      30s, 300ms))
+      << r.out << r.err;
+  EXPECT_NE(r.out.find("healthy"), std::string::npos) << r.out;
+
+  w1->signal(SIGKILL);
+  ASSERT_TRUE(w1->wait(10s));
+  bool saw_unowned = false;
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = status({"--json"});
+        if (r.exit_code == 1 && r.out.find("has had no live owner") != std::string::npos &&
+            r.out.find("last held by w1") != std::string::npos) {
+          saw_unowned = true;
+        }
+        return r.exit_code == 0 && r.out.find("\"w1\"") == std::string::npos;  // all of w1's shards taken over
+      },
+      30s, 200ms))
+      << r.out << r.err;
+  EXPECT_TRUE(saw_unowned) << "w1's shards were never shown without a live owner";
+  EXPECT_NE(r.out.find("\"healthy\":true"), std::string::npos) << r.out;
+
+  Writer w(primary_, stream);
+  w.put_raw("{not json", "pk");
+  ASSERT_TRUE(eventually([&] { return dead_letter_lines() == 1; }, 20s));
+  r = status();
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("dead letters waiting: 1"), std::string::npos) << r.out;
+
+  w2->signal(SIGKILL);
+  ASSERT_TRUE(w2->wait(10s));
+  auto unowned_lines = [](const std::string& out) {
+    size_t lines = 0;
+    for (size_t at = out.find("has had no live owner"); at != std::string::npos;
+         at = out.find("has had no live owner", at + 1)) {
+      ++lines;
+    }
+    return lines;
+  };
+  // Each of w2's leases shows up once its own last write is a lease duration old.
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = status();
+        return r.exit_code == 1 && unowned_lines(r.out) == 4;
+      },
+      15s, 300ms))
+      << r.out;
+  // Usage errors are exit 2 and name the option.
+  auto bad = testing::run_dynarep({"status", "--lease-table", lease_table_, "--max-lag", "soon"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--max-lag"), std::string::npos) << bad.err;
 }
 
 }  // namespace
