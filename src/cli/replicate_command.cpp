@@ -364,7 +364,7 @@ class ReplicateCommand final : public Command {
     };
     std::unique_ptr<replicate::MetricsServer> server;
     if (metrics_port_ >= 0) {
-      auto srv = replicate::MetricsServer::start(metrics_bind_, metrics_port_, body);
+      auto srv = replicate::MetricsServer::start(metrics_bind_, metrics_port_, body, [&] { return worker.not_ready(); });
       if (!srv.ok()) return report(io, name(), srv.error());
       server = std::move(srv).value();
       spdlog::info("metrics on http://{}:{}/metrics", metrics_bind_, server->port());

@@ -374,6 +374,21 @@ std::vector<ShardStatus> Worker::shard_status() const {
   return out;
 }
 
+std::optional<std::string> Worker::not_ready() const {
+  if (auto c = coordinator_->id_conflict()) return *c;
+  std::lock_guard lock(mu_);
+  if (!last_take_ok_) {
+    return last_take_error_.empty() ? std::string("the lease table has not been read yet") : last_take_error_;
+  }
+  auto age = clock_.steady_now() - *last_take_ok_;
+  if (age > 3 * config_.take_interval) {
+    return fmt::format("the lease table was last read {} ms ago; last error: {}",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(age).count(),
+                       last_take_error_.empty() ? "none" : last_take_error_);
+  }
+  return std::nullopt;
+}
+
 bool Worker::caught_up() const {
   const LeaseView view = coordinator_->last_view();
   if (view.leases == 0) return false;  // no take cycle has seen the lease table yet
@@ -577,6 +592,14 @@ Status Worker::run(const std::atomic<bool>& stop) {
     reap_consumers(false);
     if (clock_.steady_now() >= next_take) {
       auto taken = coordinator_->take_leases();
+      {
+        std::lock_guard lock(mu_);
+        if (taken.ok()) {
+          last_take_ok_ = clock_.steady_now();
+        } else {
+          last_take_error_ = taken.error().describe();
+        }
+      }
       if (!taken.ok()) {
         spdlog::warn("lease taking failed: {}", taken.error().describe());
       } else {

@@ -184,6 +184,10 @@ class Worker {
   // (MillisBehindLatest 0). A lease another worker still holds (alive, or dead and not yet
   // expired) means not caught up: a drain (`--until-idle`) must wait for it.
   [[nodiscard]] bool caught_up() const;
+  // Readiness (/readyz): nullopt when the worker's last lease-table cycle succeeded within
+  // three take intervals, so it holds or can take leases with valid credentials; else why not
+  // ("not started", the last error, "worker id in use").
+  [[nodiscard]] std::optional<std::string> not_ready() const;
   [[nodiscard]] LeaseCoordinator& coordinator() { return *coordinator_; }
 
   class Consumer;  // one shard's reader (worker.cpp)
@@ -211,6 +215,8 @@ class Worker {
   mutable std::mutex mu_;  // guards consumers_ and status_
   std::map<std::string, std::unique_ptr<Consumer>> consumers_;
   std::map<std::string, ShardStatus> status_;
+  std::optional<std::chrono::steady_clock::time_point> last_take_ok_;  // guarded by mu_
+  std::string last_take_error_;                                          // guarded by mu_
 };
 
 }  // namespace dynarep::lease

@@ -146,7 +146,8 @@ void render_aws_metrics(std::string& out, std::string_view client, const aws::Re
 
 // ---------------------------------------------------------------------------------------------
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& bind, int port, Body body) {
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& bind, int port, Body body,
+                                                            Ready ready) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fatal(fmt::format("metrics server: socket: {}", std::strerror(errno)));
   int one = 1;
@@ -165,10 +166,11 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& b
   }
   socklen_t len = sizeof(addr);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return std::unique_ptr<MetricsServer>(new MetricsServer(fd, ntohs(addr.sin_port), std::move(body)));
+  return std::unique_ptr<MetricsServer>(new MetricsServer(fd, ntohs(addr.sin_port), std::move(body), std::move(ready)));
 }
 
-MetricsServer::MetricsServer(int fd, int port, Body body) : fd_(fd), port_(port), body_(std::move(body)) {
+MetricsServer::MetricsServer(int fd, int port, Body body, Ready ready)
+    : fd_(fd), port_(port), body_(std::move(body)), ready_(std::move(ready)) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -213,9 +215,19 @@ void MetricsServer::serve(int fd) {
     body = "GET only\n";
   } else if (path == "/metrics" || path == "/") {
     body = body_();
+  } else if (path == "/healthz") {
+    body = "ok\n";
+  } else if (path == "/readyz") {
+    auto why = ready_ ? ready_() : std::nullopt;
+    if (why) {
+      status = "503 Service Unavailable";
+      body = "not ready: " + *why + "\n";
+    } else {
+      body = "ready\n";
+    }
   } else {
     status = "404 Not Found";
-    body = "not found; try /metrics\n";
+    body = "not found; try /metrics, /healthz or /readyz\n";
   }
   std::string resp = fmt::format("HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                                  status, type, body.size());

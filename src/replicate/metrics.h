@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -80,20 +81,25 @@ void render_aws_metrics(std::string& out, std::string_view client, const aws::Re
 class MetricsServer {
  public:
   using Body = std::function<std::string()>;
-  // Listens on bind:port (port 0: any free port) and serves `body` from a thread.
-  static Result<std::unique_ptr<MetricsServer>> start(const std::string& bind, int port, Body body);
+  // nullopt when ready; else why not (answered with 503 on /readyz).
+  using Ready = std::function<std::optional<std::string>()>;
+  // Listens on bind:port (port 0: any free port) and serves from a thread: GET /metrics (or /)
+  // `body`; GET /healthz 200 while the process serves at all (liveness); GET /readyz 200 when
+  // `ready` says so (no `ready`: always), else 503 with the reason (readiness).
+  static Result<std::unique_ptr<MetricsServer>> start(const std::string& bind, int port, Body body, Ready ready = {});
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
   [[nodiscard]] int port() const { return port_; }
 
  private:
-  MetricsServer(int fd, int port, Body body);
+  MetricsServer(int fd, int port, Body body, Ready ready);
   void loop();
   void serve(int fd);
   int fd_;
   int port_;
   Body body_;
+  Ready ready_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

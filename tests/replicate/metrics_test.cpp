@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <optional>
 
 #include "http/client.h"
 #include "replicate/metrics.h"
@@ -46,6 +48,30 @@ TEST(MetricsTest, ServerAnswersMetricsAnd404) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 404);
   EXPECT_FALSE(MetricsServer::start("not-an-ip", 0, [] { return std::string(); }).ok());
+}
+
+TEST(MetricsTest, HealthAndReadinessEndpoints) {
+  std::atomic<bool> ready{false};
+  auto srv = MetricsServer::start("127.0.0.1", 0, [] { return std::string("x 1\n"); },
+                                  [&]() -> std::optional<std::string> {
+                                    if (ready.load()) return std::nullopt;
+                                    return std::string("the lease table has not been read yet");
+                                  });
+  ASSERT_TRUE(srv.ok()) << srv.error().describe();
+  http::Client c;
+  auto get = [&](const std::string& path) {
+    http::Request req;
+    req.url = "http://127.0.0.1:" + std::to_string((*srv)->port()) + path;
+    auto r = c.send(req);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
+  };
+  EXPECT_EQ(get("/healthz"), std::make_pair(200, std::string("ok\n")));
+  auto not_yet = get("/readyz");
+  EXPECT_EQ(not_yet.first, 503);
+  EXPECT_EQ(not_yet.second, "not ready: the lease table has not been read yet\n");
+  ready.store(true);
+  EXPECT_EQ(get("/readyz"), std::make_pair(200, std::string("ready\n")));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "replicate/test_harness.h"
+#include "http/client.h"
 #include "support/fault_proxy.h"
 #include "support/process.h"
 
@@ -429,6 +430,17 @@ TEST_F(ReplicateProcessTest, StatusFollowsALiveRunAsAHealthCheck) {
       30s, 300ms))
       << r.out << r.err;
   EXPECT_NE(r.out.find("healthy"), std::string::npos) << r.out;
+  // The daemon's own endpoints next to /metrics: alive, and ready (it reads the lease table).
+  {
+    http::Client c;
+    for (const char* path : {"/healthz", "/readyz"}) {
+      http::Request req;
+      req.url = "http://127.0.0.1:" + std::to_string(w2->metrics_port()) + path;
+      auto got = c.send(req);
+      ASSERT_TRUE(got.ok()) << got.error().describe();
+      EXPECT_EQ(got->status, 200) << path << ": " << got->body;
+    }
+  }
 
   w1->signal(SIGKILL);
   ASSERT_TRUE(w1->wait(10s));
