@@ -1,5 +1,7 @@
 #include "cli/command.h"
 
+#include "core/log.h"
+
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -39,6 +41,11 @@ int run(const std::vector<std::string>& argv, Io& io) {
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log each request and retry to stderr (secrets redacted)");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text (default) or json: one object per line (time, level, message, and shard, sequence, "
+                 "table, key when the message names them)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   std::vector<std::unique_ptr<Command>> commands;
   for (auto& f : factories()) commands.push_back(f());
@@ -80,10 +87,7 @@ int run(const std::vector<std::string>& argv, Io& io) {
     return kExitUsage;
   }
 
-  auto logger = spdlog::stderr_logger_st("dynarep");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  configure_logging(log_format == "json" ? LogFormat::kJson : LogFormat::kText, verbose);
 
   for (auto& [sub, cmd] : subs) {
     if (sub->parsed()) {
