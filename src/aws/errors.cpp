@@ -133,17 +133,23 @@ constexpr ErrorCodeRule kCodeTable[] = {
     {"RequestInTheFuture", K::kAuth},    // clock skew
 };
 
-// For answers whose code is unknown or missing (proxies, load balancers, S3 HEAD).
+// For answers whose code is unknown or missing (proxies, load balancers, S3 HEAD). A 4xx
+// without an AWS error code is not the service's verdict on the request's content (DynamoDB
+// says ValidationException, S3 EntityTooLarge): it comes from something in between, so it is
+// never kInvalidInput ("the data is wrong", which makes the replicator park the record) but
+// retryable, or a whole-process matter (credentials, proxy authentication).
 constexpr HttpStatusRule kStatusTable[] = {
-    {400, K::kInvalidInput},
+    {400, K::kTransient},  // a proxy's or load balancer's "bad request" page
     {401, K::kAuth},
     {403, K::kAuth},
     {404, K::kNotFound},
+    {407, K::kAuth},       // proxy authentication required: the process's configuration
     {408, K::kTransient},  // request timeout
     {409, K::kConditionFailed},
     {412, K::kConditionFailed},
-    {413, K::kInvalidInput},
+    {413, K::kTransient},  // a proxy's body-size limit
     {429, K::kThrottled},
+    {431, K::kTransient},  // a proxy's header-size limit
     {500, K::kTransient},
     {502, K::kTransient},
     {503, K::kTransient},
@@ -273,7 +279,8 @@ ErrorKind classify(std::string_view code, int http_status) {
   for (const auto& rule : kStatusTable) {
     if (rule.status == http_status) return rule.kind;
   }
-  if (http_status >= 400 && http_status < 500) return ErrorKind::kInvalidInput;
+  // Any other 4xx with an unknown code: retried a few times, never blamed on the data.
+  if (http_status >= 400 && http_status < 500) return ErrorKind::kTransient;
   return ErrorKind::kFatal;
 }
 

@@ -28,6 +28,19 @@ Error cancelled_error(int attempts) {
                              : fmt::format("cancelled after {} attempt{}", attempts, attempts == 1 ? "" : "s"));
 }
 
+// The final error of a call whose write may have been applied (CallOptions::report_unknown_outcome):
+// what the last attempt said stays in the message, the kind says the outcome is unknown.
+Error unknown_outcome(Error last) {
+  Error e(ErrorKind::kUnknownOutcome, "UnknownOutcome",
+          fmt::format("the write may or may not have been applied: an attempt's answer was lost; last "
+                      "answer: {}{}",
+                      last.code.empty() ? "" : last.code + ": ", last.message));
+  e.http_status = last.http_status;
+  e.request_id = std::move(last.request_id);
+  e.context = std::move(last.context);
+  return e;
+}
+
 // "... (3 attempts)" on the message, so the person reading it knows retries happened.
 void note_attempts(Error& error, int attempts, std::string_view why = "") {
   if (attempts <= 1 && why.empty()) return;
@@ -110,8 +123,13 @@ Status Retrier::after_failure(CallState& state, Error& error, const AttemptInfo&
   stats_.attempts_.fetch_add(1, std::memory_order_relaxed);
   if (error.kind == ErrorKind::kThrottled) stats_.throttles_.fetch_add(1, std::memory_order_relaxed);
   if (error.kind == ErrorKind::kTransient) stats_.transient_.fetch_add(1, std::memory_order_relaxed);
+  // A retryable failure of a request that may have reached the service: it may have been
+  // applied although no answer says so.
+  const bool not_processed = !info.request_sent || error.code == "ConnectFailed" || error.kind == ErrorKind::kThrottled;
+  if (error.retryable() && !not_processed) state.maybe_applied = true;
   auto fail = [&](Error e) -> Status {
     stats_.failures_.fetch_add(1, std::memory_order_relaxed);
+    if (options.report_unknown_outcome && state.maybe_applied) return unknown_outcome(std::move(e));
     return e;
   };
 
@@ -124,7 +142,6 @@ Status Retrier::after_failure(CallState& state, Error& error, const AttemptInfo&
     return fail(std::move(error));
   }
   // A non-idempotent request is resent only when the service cannot have acted on it.
-  const bool not_processed = !info.request_sent || error.code == "ConnectFailed" || error.kind == ErrorKind::kThrottled;
   if (!options.idempotent && !not_processed) {
     note_attempts(error, state.attempts, "not retried: the operation is not idempotent");
     return fail(std::move(error));
@@ -152,16 +169,18 @@ Status Retrier::after_failure(CallState& state, Error& error, const AttemptInfo&
   }
 
   const int cost = cost_of(error);
+  bool quota_refused = false;
   {
     std::lock_guard lock(mu_);
     if (cost > quota_) {
       stats_.quota_refusals_.fetch_add(1, std::memory_order_relaxed);
       note_attempts(error, state.attempts, "retry quota exhausted: the service keeps failing");
-      stats_.failures_.fetch_add(1, std::memory_order_relaxed);
-      return std::move(error);
+      quota_refused = true;
+    } else {
+      quota_ -= cost;
     }
-    quota_ -= cost;
   }
+  if (quota_refused) return fail(std::move(error));
   state.last_cost = cost;
 
   spdlog::debug("retrying after {} ({} of {} attempts made), waiting {} ms", error.describe(), state.attempts,

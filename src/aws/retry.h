@@ -61,6 +61,12 @@ struct CallOptions {
   // False for operations that must not run twice (an UpdateItem with ADD): then only failures
   // where the request cannot have been processed are retried (throttling, connection refused).
   bool idempotent = true;
+  // For writes whose result the caller acts on (conditional writes, non-idempotent updates):
+  // when an attempt may have been applied without its answer arriving (timeout, reset, 5xx)
+  // and the call then ends in failure, the final error is kUnknownOutcome instead of the last
+  // attempt's. A resent conditional write that the first attempt applied fails its condition,
+  // and "condition failed" would say the write did not happen when it did.
+  bool report_unknown_outcome = false;
   // HTTP timeouts of each attempt (JSON calls; REST calls take them from their http::Request).
   std::chrono::milliseconds attempt_timeout{60000};
   std::chrono::milliseconds connect_timeout{5000};
@@ -155,6 +161,7 @@ class Retrier {
   struct CallState {
     int attempts = 0;   // attempts made so far
     int last_cost = 0;  // quota tokens taken by the latest retry
+    bool maybe_applied = false;  // a failed attempt may have been applied (its answer was lost)
   };
   // Records a success and refunds the quota (the last retry's cost, or success_refund).
   void on_success(const CallState& state);

@@ -144,6 +144,40 @@ Status write_history(Storage& storage, const Location& table_dir, const std::vec
   return {};
 }
 
+Result<std::optional<system_clock::time_point>> history_reach(Storage& storage, const Location& table_dir,
+                                                              std::optional<system_clock::time_point> from,
+                                                              int parallel) {
+  Location dir = child(table_dir, kHistoryDir);
+  std::string newest_hour;
+  std::vector<std::string> names;  // the objects of newest_hour
+  Status listed = storage.for_each(dir, true, from ? hour_dir(*from) : std::string(), [&](const ListedEntry& e) -> Status {
+    if (e.name.size() < 14) return {};
+    std::string hour = e.name.substr(0, 13);  // "YYYY/MM/DD/HH"
+    if (hour > newest_hour) {
+      newest_hour = std::move(hour);
+      names.clear();
+    }
+    if (e.name.compare(0, 13, newest_hour) == 0) names.push_back(e.name);
+    return {};
+  });
+  if (!listed.ok() && listed.error().kind != ErrorKind::kNotFound) return listed.error();
+  std::optional<system_clock::time_point> reach;
+  std::mutex mu;
+  DR_TRY(detail::parallel_for(names.size(), parallel, [&](size_t i) -> Status {
+    Location obj = child(dir, names[i]);
+    auto st = read_lines(storage, obj, [&](std::string_view line, uint64_t n) -> Status {
+      auto e = parse_history_line(line);
+      if (!e.ok()) return std::move(e).error().with_context(fmt::format("{} line {}", display(obj), n));
+      std::lock_guard lock(mu);
+      if (!reach || e->time > *reach) reach = e->time;
+      return {};
+    });
+    if (!st.ok()) return st.error();
+    return {};
+  }));
+  return reach;
+}
+
 Status read_history(Storage& storage, const Location& table_dir, system_clock::time_point from,
                     system_clock::time_point to, int parallel, const std::function<Status(HistoryEntry&&)>& fn) {
   Location dir = child(table_dir, kHistoryDir);

@@ -71,4 +71,13 @@ Status read_history(Storage& storage, const Location& table_dir, std::chrono::sy
                     std::chrono::system_clock::time_point to, int parallel,
                     const std::function<Status(HistoryEntry&&)>& fn);
 
+// How far the history reaches: the time of its newest entry (nullopt when it holds none). The
+// incremental backup writes a batch's entries before it checkpoints, so every change up to that
+// time that the stream delivered in order is in the history; a lagging incremental backup
+// shows as a reach behind the present. Only the newest hour partition from `from`'s hour on
+// is read (from nullopt: the whole history is listed).
+Result<std::optional<std::chrono::system_clock::time_point>> history_reach(
+    Storage& storage, const Location& table_dir, std::optional<std::chrono::system_clock::time_point> from,
+    int parallel);
+
 }  // namespace dynarep::backup

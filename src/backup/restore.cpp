@@ -768,6 +768,24 @@ Status read_incremental(Storage& storage, const Location& dir, TableLoader* sink
   });
 }
 
+// A history that ends before as_of would restore an older state than asked for, silently:
+// changes after its newest entry are missing (a lagging incremental backup). Refused, naming
+// how far it reaches. Only the hours from as_of on are listed when the history reaches it.
+Status check_history_reaches(Storage& storage, const Location& history, system_clock::time_point as_of, int readers) {
+  DR_ASSIGN(auto reach, history_reach(storage, history, as_of, std::max(1, readers)));
+  if (!reach) {  // nothing from as_of's hour on: how far does it reach at all?
+    DR_ASSIGN(reach, history_reach(storage, history, std::nullopt, std::max(1, readers)));
+  }
+  if (reach && *reach >= as_of) return {};
+  Error e = invalid_input(fmt::format(
+      "history at {} {}, before --as-of {}; run incremental-backup until it catches up or pass "
+      "--allow-incomplete-history",
+      display(history), reach ? "reaches only " + format_time(*reach) : std::string("holds no changes"),
+      format_time(as_of)));
+  e.code = "IncompleteHistory";
+  return e;
+}
+
 }  // namespace
 
 Status verify_source(Storage& storage, const SourcePlan& plan, std::ostream* log, int readers) {
@@ -786,6 +804,7 @@ Status restore(Storage& storage, const Location& src, const RestoreOptions& opt,
   if (opt.as_of) {
     if (!opt.history) return invalid_input("--as-of needs --history s3://bucket/prefix/table (the incremental backup's history)");
     DR_ASSIGN(plan, choose_backup_job(storage, src, *opt.as_of));
+    if (!opt.allow_incomplete_history) DR_TRY(check_history_reaches(storage, *opt.history, *opt.as_of, opt.readers));
   } else {
     DR_ASSIGN(plan, detect_source(storage, src));
   }

@@ -94,6 +94,10 @@ struct RestoreOptions {
   std::optional<std::chrono::system_clock::time_point> as_of;
   std::optional<Location> history;     // `<incremental prefix>/<table>` (its history/ is read)
   std::chrono::milliseconds margin{std::chrono::minutes(5)};  // clock-skew allowance (default 5 min)
+  // Restore --as-of even when the history does not reach it (its newest entry is older: the
+  // incremental backup lags, or the table was idle). Without it that is an error, code
+  // "IncompleteHistory", before anything is written.
+  bool allow_incomplete_history = false;
 };
 
 struct RestoreProgress {

@@ -152,6 +152,9 @@ class RestoreCommand final : public Command {
     app.add_option("--margin", margin_, "With --as-of: seconds of history replayed before the backup started, "
                                         "for clock skew (default 300)")
         ->check(CLI::Range(0, 86400));
+    app.add_flag("--allow-incomplete-history", allow_incomplete_history_,
+                 "With --as-of: restore even when the history's newest change is older than TIME (the "
+                 "incremental backup lags); otherwise that is refused");
     add_endpoint_option(app, endpoint_);
     add_s3_endpoint_option(app, s3_endpoint_);
     app.add_flag("--json", json_, "A JSON summary on stdout");
@@ -185,6 +188,7 @@ class RestoreCommand final : public Command {
       if (!h.ok()) return usage_error(io, name(), h.error().describe());
       opt.history = *h;
       opt.margin = std::chrono::milliseconds(static_cast<int64_t>(margin_ * 1000));
+      opt.allow_incomplete_history = allow_incomplete_history_;
     } else if (!history_.empty()) {
       return usage_error(io, name(), "--history is for --as-of");
     }
@@ -200,6 +204,11 @@ class RestoreCommand final : public Command {
     Status st = backup::restore(storage, *src, opt, p);
     if (progress) progress->stop();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!st.ok() && st.error().code == "IncompleteHistory") {
+      // Refused before anything was read or written: the one line says it all.
+      io.err << "dynarep restore: " << st.error().message << "\n";
+      return kExitFailure;
+    }
     if (!st.ok()) {
       io.err << "dynarep restore: " << st.error().describe() << "\n";
       if (p.items_written > 0 || !p.objects_done.empty()) {
@@ -250,6 +259,7 @@ class RestoreCommand final : public Command {
   std::string src_, location_, key_, as_of_, history_, endpoint_, s3_endpoint_;
   int parallel_ = 8, readers_ = 4;
   double margin_ = 300;
+  bool allow_incomplete_history_ = false;
   bool create_ = false, verify_ = false, json_ = false, quiet_ = false;
 };
 

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -34,8 +35,11 @@
 #include "lease/worker.h"
 #include "lease/lease_store.h"
 #include "replicate/dead_letter.h"
+#include "core/json_writer.h"
+#include "s3/client.h"
 #include "replicate/lambda.h"
 #include "replicate/metrics.h"
+#include "replicate/redrive.h"
 #include "replicate/replicator.h"
 #include "replicate/turnover.h"
 
@@ -435,6 +439,85 @@ class ReplicateCommand final : public Command {
   bool lambda_runtime_ = false;
 };
 
+// dynarep redrive: applies dead letters again once their cause is fixed (replicate/redrive.h),
+// with the replicate command's table options and rules. Exit 0 when every letter was applied,
+// 1 when some still fail (they are in --dead-letter), 2 usage, 3 failure.
+class RedriveCommand final : public Command {
+ public:
+  std::string_view name() const override { return "redrive"; }
+  std::string_view summary() const override {
+    return "Apply dead-lettered records again (a dead-letter file or s3://bucket/prefix) to the replica";
+  }
+  std::string_view group() const override { return "Replication"; }
+
+  void setup(CLI::App& app) override {
+    app.add_option("source", source_, "Dead letters: a .jsonl file (replicate --dead-letter DIR writes DIR/<shard>.jsonl) "
+                                      "or s3://bucket/prefix")
+        ->required();
+    app.add_option("--primary", s_.primary, "Primary table: KEYS_ONLY records are read from it (consistent read)");
+    app.add_option("--replica", s_.replica, "Replica table")->required();
+    app.add_option("--dead-letter", dead_letter_,
+                   "New file for the letters that still fail (default: <source>.still-failing.jsonl; required for s3://)");
+    app.add_flag("--reread", s_.reread, "Read every key from the primary, also for records that carry images");
+    app.add_option("--turnover-role", s_.turnover_role, "As for replicate: BEFORE or AFTER --turnover-at");
+    app.add_option("--turnover-at", s_.turnover_at, "Turnover time: epoch milliseconds or ISO 8601");
+    add_endpoint_option(app, s_.endpoint);
+    app.add_option("--s3-endpoint", s3_endpoint_, "S3 endpoint URL for an s3:// source");
+  }
+
+  int run(Io& io) override {
+    const bool from_s3 = source_.rfind("s3://", 0) == 0;
+    if (dead_letter_.empty()) {
+      if (from_s3) return usage_error(io, name(), "--dead-letter FILE is required with an s3:// source");
+      dead_letter_ = source_ + ".still-failing.jsonl";
+    }
+    std::error_code ec;
+    if (std::filesystem::exists(dead_letter_, ec)) {
+      return usage_error(io, name(), fmt::format("--dead-letter {} exists: give a new file, so this run's letters are "
+                                                 "not mixed with others", dead_letter_));
+    }
+    auto rep = make_replicator(s_, nullptr);
+    if (!rep.ok()) {
+      if (rep.error().code == "Usage") return usage_error(io, name(), rep.error().message);
+      return report(io, name(), rep.error());
+    }
+    Result<std::vector<replicate::DeadLetterLine>> lines = invalid_input("unread");
+    if (from_s3) {
+      auto loc = aws::parse_object_location(source_);
+      if (!loc.ok()) return usage_error(io, name(), loc.error().describe());
+      auto client = s3::Client::for_region(aws::default_region(), s3_endpoint_);
+      lines = replicate::read_dead_letter_objects(client, loc->bucket, loc->key);
+    } else {
+      lines = replicate::read_dead_letter_file(source_);
+    }
+    if (!lines.ok()) return report(io, name(), lines.error());
+    replicate::RedriveOptions o;
+    o.replicator = (*rep)->options();
+    auto sink = std::make_shared<replicate::SingleFileDeadLetterSink>(dead_letter_);
+    o.still_failing = sink;
+    auto r = replicate::redrive(*lines, o);
+    if (!r.ok()) return report(io, name(), r.error());
+    std::string json;
+    JsonWriter w(json);
+    w.begin_object();
+    w.field("letters", r->letters).field("applied", r->applied).field("stillFailing", r->still_failing);
+    w.field("skipped", r->skipped);
+    if (r->still_failing > 0) w.field("deadLetter", dead_letter_);
+    w.end_object();
+    io.out << json << "\n";
+    if (r->still_failing > 0) {
+      io.err << fmt::format("dynarep redrive: {} of {} letters still fail; they are in {}\n", r->still_failing,
+                            r->letters, dead_letter_);
+      return kExitDiscrepancies;
+    }
+    return kExitOk;
+  }
+
+ private:
+  Settings s_;
+  std::string source_, dead_letter_, s3_endpoint_;
+};
+
 // A Lambda custom runtime starts the file named `bootstrap`. The command line parser (cli::run)
 // needs a subcommand, so when this binary runs under that name, re-execute it as
 // `dynarep replicate --lambda-runtime` before main() parses anything. (A check of argv[0] in
@@ -455,5 +538,7 @@ class ReplicateCommand final : public Command {
 }  // namespace
 }  // namespace dynarep::cli
 
+using dynarep::cli::RedriveCommand;
 using dynarep::cli::ReplicateCommand;
 DYNAREP_REGISTER_COMMAND(ReplicateCommand)
+DYNAREP_REGISTER_COMMAND(RedriveCommand)

@@ -10,6 +10,7 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::kThrottled: return "throttled";
     case ErrorKind::kNotFound: return "not-found";
     case ErrorKind::kConditionFailed: return "condition-failed";
+    case ErrorKind::kUnknownOutcome: return "unknown-outcome";
     case ErrorKind::kInvalidInput: return "invalid-input";
     case ErrorKind::kAuth: return "auth";
     case ErrorKind::kCancelled: return "cancelled";

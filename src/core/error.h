@@ -14,6 +14,9 @@ enum class ErrorKind {
   kThrottled,        // throttling: retry, with its own (slower) backoff and budget
   kNotFound,         // missing table, stream, bucket or object
   kConditionFailed,  // a conditional write lost (lease taken, item changed)
+  kUnknownOutcome,   // a write may or may not have been applied: an attempt's answer was lost
+                     // and the call then failed (a resent conditional write failing its
+                     // condition, a non-idempotent update not resent). Read back to find out.
   kInvalidInput,     // bad data, bad arguments, validation errors: never retried
   kAuth,             // missing or rejected credentials
   kCancelled,        // shutdown or deadline

@@ -46,24 +46,177 @@ std::string item_summary(const Item& item) {
   return json;
 }
 
-// Whether an update expression gives the same result when applied twice. ADD, arithmetic
-// and list_append change the item again on a repeat, so a lost answer must not be re-sent
-// (STYLE.md: idempotency is per operation, not per HTTP verb).
-bool update_is_idempotent(std::string_view expr) {
-  std::string upper;
-  for (char c : expr) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  auto has_word = [&](std::string_view w) {
-    for (size_t pos = upper.find(w); pos != std::string::npos; pos = upper.find(w, pos + 1)) {
-      bool start = pos == 0 || !std::isalnum(static_cast<unsigned char>(upper[pos - 1]));
-      size_t end = pos + w.size();
-      bool finish = end >= upper.size() || !std::isalnum(static_cast<unsigned char>(upper[end]));
-      if (start && finish) return true;
-    }
-    return false;
-  };
-  return !has_word("ADD") && !has_word("LIST_APPEND") && upper.find('+') == std::string::npos &&
-         upper.find('-') == std::string::npos;
+// ---- which updates may be resent ------------------------------------------------------------
+// An UpdateItem is resent after a lost answer only when applying it twice leaves the item as
+// applying it once would (STYLE.md: idempotency is per operation, not per HTTP verb). The
+// expression is taken apart just enough to decide that; whatever does not parse as expected
+// counts as not idempotent (sent once: the safe side).
+
+std::string upper_case(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
 }
+
+bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+bool path_char(char c) { return word_char(c) || c == '#' || c == '.' || c == '[' || c == ']'; }
+
+struct UpdateAction {
+  std::string clause;  // SET, REMOVE, ADD, DELETE
+  std::string text;    // one action of it: "#a = :v", "#l[0]", "#n :one"
+};
+
+// Splits at the clause keywords (reserved words: never bare attribute names) and, within a
+// clause, at commas outside parentheses.
+std::vector<UpdateAction> split_update(std::string_view expr) {
+  std::vector<UpdateAction> out;
+  std::string clause, current;
+  int depth = 0;
+  auto flush = [&] {
+    const auto first = current.find_first_not_of(' ');
+    if (first != std::string::npos) out.push_back({clause, current.substr(first)});
+    current.clear();
+  };
+  for (size_t i = 0; i < expr.size();) {
+    const char c = expr[i];
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (depth == 0 && c == ',') {
+      flush();
+      ++i;
+      continue;
+    }
+    const bool word_start = std::isalpha(static_cast<unsigned char>(c)) != 0 && (i == 0 || !path_char(expr[i - 1])) &&
+                            (i == 0 || expr[i - 1] != ':');
+    if (depth == 0 && word_start) {
+      size_t j = i;
+      while (j < expr.size() && word_char(expr[j])) ++j;
+      const std::string word = upper_case(expr.substr(i, j - i));
+      if (word == "SET" || word == "REMOVE" || word == "ADD" || word == "DELETE") {
+        flush();
+        clause = word;
+      } else {
+        current.append(expr.substr(i, j - i));
+      }
+      i = j;
+      continue;
+    }
+    current += (c == '\t' || c == '\n' || c == '\r') ? ' ' : c;
+    ++i;
+  }
+  flush();
+  return out;
+}
+
+// The document paths a fragment names, placeholders resolved ("#a.b[2]" -> "name.b[2]");
+// values (":v") and function names are not paths.
+std::vector<std::string> paths_in(std::string_view text, const std::vector<std::pair<std::string, std::string>>& names) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == ':') {
+      ++i;
+      while (i < text.size() && word_char(text[i])) ++i;
+      continue;
+    }
+    if (c != '#' && std::isalpha(static_cast<unsigned char>(c)) == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && path_char(text[j])) ++j;
+    size_t k = j;
+    while (k < text.size() && text[k] == ' ') ++k;
+    const std::string_view token = text.substr(i, j - i);
+    i = j;
+    if (k < text.size() && text[k] == '(') continue;  // a function: if_not_exists, list_append
+    std::string path;
+    for (size_t p = 0; p < token.size();) {
+      if (token[p] != '#') {
+        path += token[p++];
+        continue;
+      }
+      size_t q = p + 1;
+      while (q < token.size() && word_char(token[q])) ++q;
+      const std::string_view placeholder = token.substr(p, q - p);
+      auto it = std::find_if(names.begin(), names.end(), [&](const auto& n) { return n.first == placeholder; });
+      path += it != names.end() ? it->second : std::string(placeholder);
+      p = q;
+    }
+    out.push_back(std::move(path));
+  }
+  return out;
+}
+
+// a and b name the same data or one lies inside the other ("m" and "m.x", "l" and "l[1]").
+bool paths_overlap(std::string_view a, std::string_view b) {
+  if (a.size() > b.size()) std::swap(a, b);
+  return b.substr(0, a.size()) == a && (b.size() == a.size() || b[a.size()] == '.' || b[a.size()] == '[');
+}
+
+}  // namespace
+
+bool update_is_idempotent(const UpdateRequest& request) {
+  const auto actions = split_update(request.update_expression);
+  if (actions.empty()) return false;
+  std::vector<std::string> target(actions.size());             // the path each action changes
+  std::vector<std::vector<std::string>> reads(actions.size());  // paths a SET's value reads
+  for (size_t i = 0; i < actions.size(); ++i) {
+    const auto& [clause, text] = actions[i];
+    if (clause == "SET") {
+      const auto eq = text.find('=');
+      if (eq == std::string::npos) return false;
+      auto lhs = paths_in(std::string_view(text).substr(0, eq), request.expression_attribute_names);
+      if (lhs.size() != 1) return false;
+      target[i] = std::move(lhs.front());
+      // SET of a list element past the end of the list appends it: twice appends twice.
+      if (target[i].find('[') != std::string::npos) return false;
+      const std::string_view value = std::string_view(text).substr(eq + 1);
+      // Arithmetic (also inside if_not_exists(...) + :n) and list_append change the value
+      // again at every application; if_not_exists alone does not (the second finds it set).
+      if (value.find_first_of("+-") != std::string_view::npos) return false;
+      if (upper_case(value).find("LIST_APPEND") != std::string::npos) return false;
+      reads[i] = paths_in(value, request.expression_attribute_names);
+    } else {
+      const std::string_view t(text);
+      auto paths = paths_in(t, request.expression_attribute_names);
+      if (paths.size() != 1) return false;
+      target[i] = std::move(paths.front());
+      if (clause == "REMOVE") {
+        // Removing a list element shifts the rest down: a second REMOVE #l[0] takes the next.
+        // Removing an attribute or a map entry twice leaves it just as absent.
+        if (target[i].find('[') != std::string::npos) return false;
+      } else if (clause == "ADD") {
+        // ADD to a number adds again; ADD of set elements is a union, the same twice.
+        const auto colon = t.find(':');
+        if (colon == std::string_view::npos) return false;
+        size_t end = colon + 1;
+        while (end < t.size() && word_char(t[end])) ++end;
+        const model::Value* v = request.expression_attribute_values.find(t.substr(colon, end - colon));
+        if (v == nullptr) return false;
+        const auto type = v->type();
+        if (type != model::Type::kSS && type != model::Type::kNS && type != model::Type::kBS) return false;
+      } else if (clause != "DELETE") {  // DELETE removes set elements: absent twice is absent once
+        return false;
+      }
+    }
+  }
+  // A value read from what the same expression changes differs at the second application
+  // ("SET #a = #b, #b = :v": a gets the old b first, then :v; "SET #a = #a.x" digs deeper each
+  // time). Reading the path one sets ("SET #a = if_not_exists(#a, :v)") is fine.
+  for (size_t i = 0; i < actions.size(); ++i) {
+    for (const auto& r : reads[i]) {
+      for (size_t j = 0; j < actions.size(); ++j) {
+        if (i == j && r == target[j]) continue;
+        if (paths_overlap(r, target[j])) return false;
+      }
+    }
+  }
+  return true;
+}
+
+namespace {
 
 void write_item(JsonWriter& w, const Item& item) {
   std::string json;
@@ -368,7 +521,10 @@ Result<Item> Client::update_item(const UpdateRequest& req) {
   }
   w.field("ReturnValues", "ALL_NEW").end_object();
   aws::CallOptions options;
-  options.idempotent = update_is_idempotent(req.update_expression);
+  options.idempotent = update_is_idempotent(req);
+  // Whether the update happened matters to the caller (a condition's verdict, a counter): an
+  // answer lost on the way makes the outcome unknown, and the caller must hear exactly that.
+  options.report_unknown_outcome = true;
   DR_ASSIGN(std::string resp, call("UpdateItem", body, key_context(req.table, req.key), options));
   DR_ASSIGN(auto root, parse_response("UpdateItem", resp));
   simdjson::dom::element attrs;

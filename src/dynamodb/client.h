@@ -109,6 +109,14 @@ struct UpdateRequest {
   Item expression_attribute_values;
 };
 
+// Whether applying the update twice leaves the item as applying it once does, so that a lost
+// answer may be resent: SET of values (also if_not_exists(path, :v)), REMOVE of attributes and
+// map entries, ADD of set elements, DELETE of set elements. Not: arithmetic, list_append, SET
+// or REMOVE of a list element (indexes shift; SET past the end appends), ADD to a number, a
+// value read from a path the same expression changes. Conditions do not make an update
+// idempotent: a resent conditional update is failure-ambiguous (CallOptions::report_unknown_outcome).
+bool update_is_idempotent(const UpdateRequest& request);
+
 // Batch operation limits (DynamoDB API reference: BatchWriteItem 25 requests, BatchGetItem
 // 100 keys).
 inline constexpr size_t kMaxBatchWrite = 25;

@@ -11,10 +11,13 @@
 #include <filesystem>
 #include <map>
 
+#include <simdjson.h>
+
 #include "aws/location.h"
 #include "core/json_writer.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
+#include "replicate/turnover.h"
 #include "s3/client.h"
 
 namespace dynarep::replicate {
@@ -87,6 +90,18 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
   return {};
 }
 
+// Appends and fdatasyncs: the letters are on disk before the caller moves on.
+Status append_durably(const std::string& path, std::string_view text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return fatal(fmt::format("dead letter file {}: open: {}", path, std::strerror(errno)));
+  Status st = write_all(fd, text, path);
+  if (st.ok() && ::fdatasync(fd) != 0) {
+    st = fatal(fmt::format("dead letter file {}: fdatasync: {}", path, std::strerror(errno)));
+  }
+  ::close(fd);
+  return st;
+}
+
 }  // namespace
 
 std::string dead_letter_json(const DeadLetter& d) {
@@ -105,6 +120,39 @@ std::string dead_letter_json(const DeadLetter& d) {
   }
   w.end_object();
   return out;
+}
+
+Result<DeadLetter> parse_dead_letter(std::string_view line) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(line.data(), line.size()).get(obj) != simdjson::SUCCESS) {
+    return invalid_input("not a JSON object");
+  }
+  auto text = [&](const char* field) -> std::optional<std::string> {
+    std::string_view v;
+    if (obj[field].get(v) != simdjson::SUCCESS) return std::nullopt;
+    return std::string(v);
+  };
+  DeadLetter d;
+  auto shard = text("shard");
+  auto seq = text("sequenceNumber");
+  if (!shard || !seq) return invalid_input("no \"shard\" or \"sequenceNumber\": not a dead letter");
+  d.shard = std::move(*shard);
+  d.sequence_number = std::move(*seq);
+  d.partition_key = text("partitionKey").value_or("");
+  d.reason = text("reason").value_or("");
+  if (auto t = text("time")) {
+    if (auto parsed = parse_turnover_time(*t); parsed.ok()) d.time = *parsed;
+  }
+  if (auto data = text("data")) {
+    d.data = std::move(*data);
+  } else if (auto b64 = text("dataBase64")) {
+    DR_ASSIGN(d.data, crypto::base64_decode(*b64));
+  } else {
+    return invalid_input(fmt::format("dead letter of shard {} sequence number {} has no \"data\"", d.shard,
+                                     d.sequence_number));
+  }
+  return d;
 }
 
 Result<std::unique_ptr<FileDeadLetterSink>> FileDeadLetterSink::open(const std::string& dir) {
@@ -130,17 +178,16 @@ Status FileDeadLetterSink::write(const std::vector<DeadLetter>& letters) {
     text += '\n';
   }
   std::lock_guard lock(mu_);
-  for (const auto& [path, text] : by_file) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return fatal(fmt::format("dead letter file {}: open: {}", path, std::strerror(errno)));
-    Status st = write_all(fd, text, path);
-    if (st.ok() && ::fdatasync(fd) != 0) {
-      st = fatal(fmt::format("dead letter file {}: fdatasync: {}", path, std::strerror(errno)));
-    }
-    ::close(fd);
-    DR_TRY(st);
-  }
+  for (const auto& [path, text] : by_file) DR_TRY(append_durably(path, text));
   return {};
+}
+
+Status SingleFileDeadLetterSink::write(const std::vector<DeadLetter>& letters) {
+  if (letters.empty()) return {};
+  std::string text;
+  for (const auto& d : letters) text += dead_letter_json(d) + "\n";
+  std::lock_guard lock(mu_);
+  return append_durably(path_, text);
 }
 
 S3DeadLetterSink::S3DeadLetterSink(std::shared_ptr<s3::Client> client, std::string bucket, std::string prefix)

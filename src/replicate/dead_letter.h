@@ -10,6 +10,7 @@
 //
 // Sinks:
 //   DIR              DIR/<shard>.jsonl, appended, fdatasync'd before the batch is checkpointed
+//   FILE             (redrive only) FILE, appended, fdatasync'd
 //   s3://bucket/pfx  one object per dead letter: pfx/<shard>/<sequence number>-<8 hex>.json
 //   (none)           stderr only
 // A batch is checkpointed only after its dead letters are written; when writing one fails, the
@@ -42,6 +43,9 @@ struct DeadLetter {
 
 // The JSON line (without the newline).
 std::string dead_letter_json(const DeadLetter& letter);
+// The inverse, for `dynarep redrive`: a line as dead_letter_json writes it ("dataBase64" is
+// decoded into `data`). An error saying what is wrong when the line is not a dead letter.
+Result<DeadLetter> parse_dead_letter(std::string_view line);
 
 class DeadLetterSink {
  public:
@@ -70,6 +74,19 @@ class FileDeadLetterSink final : public DeadLetterSink {
  private:
   explicit FileDeadLetterSink(std::string dir) : dir_(std::move(dir)) {}
   std::string dir_;
+  std::mutex mu_;
+};
+
+// One file, appended and fdatasync'd at every write: where `dynarep redrive --dead-letter FILE`
+// puts the letters that still fail.
+class SingleFileDeadLetterSink final : public DeadLetterSink {
+ public:
+  explicit SingleFileDeadLetterSink(std::string path) : path_(std::move(path)) {}
+  Status write(const std::vector<DeadLetter>& letters) override;
+  [[nodiscard]] std::string describe() const override { return "file " + path_; }
+
+ private:
+  std::string path_;
   std::mutex mu_;
 };
 

@@ -38,8 +38,18 @@ void run_parallel(size_t n, int parallel, const std::function<void(size_t)>& fn)
   for (auto& t : pool) t.join();
 }
 
-// Errors that a single record causes and that retrying cannot fix.
-bool record_specific(const Error& e) { return e.kind == ErrorKind::kInvalidInput; }
+// Errors that a single record causes and that retrying cannot fix: only these park a record
+// in the dead letters. DynamoDB's documented per-item errors (ValidationException: item too
+// large, a key or index attribute of the wrong type, an empty key; ItemCollectionSizeLimit-
+// ExceededException: the item's local-index collection is full), and our own checks of an
+// item before anything was sent (invalid input with no HTTP answer). Any other 4xx (a proxy's
+// 400/413/431 page, an unknown code) says nothing about the record: the batch fails and is
+// retried, so a fault in between never dead-letters good records.
+bool record_specific(const Error& e) {
+  if (e.kind != ErrorKind::kInvalidInput) return false;
+  if (e.http_status == 0) return true;
+  return e.code == "ValidationException" || e.code == "ItemCollectionSizeLimitExceededException";
+}
 
 // Per-call options that stop a write from starting past the lease's write deadline. The
 // deadline is asked afresh for every call: renewals move it forward.

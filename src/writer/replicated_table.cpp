@@ -68,6 +68,16 @@ WriteResult<model::Item> ReplicatedTable::update(dynamodb::UpdateRequest request
                                                   write_.table, model::canonical_key_json(request.key))));
   }
   auto item = write_.client->update_item(request);
+  if (!item.ok() && item.error().kind == ErrorKind::kUnknownOutcome) {
+    // The update may have been applied (its answer was lost): publish the key all the same. A
+    // KEYS_ONLY record for a key that did not change is harmless (the replicator re-reads the
+    // primary); a missing record for one that did leaves the replica behind until repaired.
+    auto st = publish_one(std::move(key).value(), Event::kModify);
+    WriteError w = st.ok() ? WriteError{} : std::move(st).error();
+    w.write_error = item.error();
+    w.written = 0;  // not confirmed
+    return w;
+  }
   if (!item.ok()) return write_failed(item.error());
   auto st = publish_one(std::move(key).value(), Event::kModify);
   if (!st.ok()) return std::move(st).error();

@@ -54,7 +54,9 @@ class ReplicatedTable {
   // --- writes: to the write table, then the change record to the stream ---
   WriteStatus put(const model::Item& item);
   // UpdateItem on the write table (request.table is set here); returns the item as it is
-  // after the update (ALL_NEW). Publishes MODIFY.
+  // after the update (ALL_NEW). Publishes MODIFY, also when the outcome is unknown (an
+  // answer lost, then the condition failed on the retry, or a non-idempotent update not
+  // resent: WriteError::write_error of kind kUnknownOutcome).
   WriteResult<model::Item> update(dynamodb::UpdateRequest request);
   // DeleteItem; `key` must hold exactly the key attributes. Publishes REMOVE.
   WriteStatus remove(const model::Item& key);

@@ -20,7 +20,8 @@ namespace dynarep::writer {
 struct WriteError {
   // The table write failed: for a single write nothing was written; for a batch, `written`
   // writes were confirmed before it (their records were still published, or are listed in
-  // `unpublished`).
+  // `unpublished`). Kind kUnknownOutcome (an update whose answer was lost): the write may
+  // have happened, and its key was published all the same (or is in `unpublished`).
   std::optional<Error> write_error;
   // Records of confirmed writes could not be published (after the publisher's retries); set
   // exactly when `unpublished` is not empty.

@@ -124,10 +124,11 @@ const std::map<std::string, ErrorKind>& expected_codes() {
 
 const std::map<int, ErrorKind>& expected_statuses() {
   static const std::map<int, ErrorKind> m = {
-      {400, K::kInvalidInput}, {401, K::kAuth},      {403, K::kAuth},      {404, K::kNotFound},
-      {408, K::kTransient},    {409, K::kConditionFailed}, {412, K::kConditionFailed}, {413, K::kInvalidInput},
-      {429, K::kThrottled},    {500, K::kTransient}, {502, K::kTransient}, {503, K::kTransient},
-      {504, K::kTransient},    {509, K::kThrottled},
+      // Issue 10: a 4xx without an AWS code comes from something in between, never the data.
+      {400, K::kTransient},    {401, K::kAuth},      {403, K::kAuth},      {404, K::kNotFound},
+      {407, K::kAuth},         {408, K::kTransient}, {409, K::kConditionFailed}, {412, K::kConditionFailed},
+      {413, K::kTransient},    {429, K::kThrottled}, {431, K::kTransient}, {500, K::kTransient},
+      {502, K::kTransient},    {503, K::kTransient}, {504, K::kTransient},    {509, K::kThrottled},
   };
   return m;
 }
@@ -161,7 +162,7 @@ TEST(AwsErrorTable, EveryStatusRowHasTheExpectedKind) {
 }
 
 TEST(AwsErrorTable, UnknownCodesFallBackToTheStatusClass) {
-  EXPECT_EQ(classify("Whatever", 418), K::kInvalidInput);
+  EXPECT_EQ(classify("Whatever", 418), K::kTransient);  // never "the record's fault"
   EXPECT_EQ(classify("Whatever", 501), K::kFatal);
   EXPECT_EQ(classify("Whatever", 0), K::kFatal);
   EXPECT_EQ(classify("Whatever", 302), K::kFatal);
@@ -264,7 +265,7 @@ TEST(AwsErrorFromResponse, BodylessAnswersAreNamedByStatus) {
   EXPECT_EQ(gateway.code, "BadGateway");
   EXPECT_NE(gateway.message.find("Bad Gateway"), std::string::npos) << gateway.message;
   auto teapot = error_from_response(response(418, ""));
-  EXPECT_EQ(teapot.kind, K::kInvalidInput);
+  EXPECT_EQ(teapot.kind, K::kTransient);
   EXPECT_EQ(teapot.code, "Http418");
   auto precondition = error_from_response(response(412, ""));
   EXPECT_EQ(precondition.kind, K::kConditionFailed);

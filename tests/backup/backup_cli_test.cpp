@@ -403,5 +403,50 @@ TEST_F(BackupCliTest, AsOfRestoresTheStateAtTheChosenTime) {
   expect_same(want, scan_all(dst));
 }
 
+// Issue 10: a restore --as-of past what the incremental history holds (the incremental backup
+// lags) would silently restore an older state. It is refused, naming how far the history
+// reaches, unless --allow-incomplete-history; a time the history reaches restores as before.
+TEST_F(BackupCliTest, AsOfPastTheHistoryIsRefusedUnlessAllowed) {
+  src_ = create_table("bkc-lag", kIdKey);
+  put_all(src_, {parse(R"({"id":{"S":"a"},"v":{"N":"0"}})")});
+  auto b = run_dynarep({"backup-table", "us-east-1/" + src_, s3url("lj"), "--jobid", "full1", "--quiet"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto m = parse_manifest(object("lj/full1/manifest.json"), "m");
+  ASSERT_TRUE(m.ok());
+  const auto t1 = std::chrono::time_point_cast<std::chrono::seconds>(m->end_time) + std::chrono::minutes(1);
+  const int64_t t1_us = std::chrono::duration_cast<std::chrono::microseconds>(t1.time_since_epoch()).count();
+  std::string event = lambda_kinesis_event({fmt::format(
+      R"({{"awsRegion":"us-east-1","eventID":"e","eventName":"MODIFY","recordFormat":"application/json","tableName":"{}","dynamodb":{{"ApproximateCreationDateTime":{},"Keys":{{"id":{{"S":"a"}}}},"NewImage":{{"id":{{"S":"a"}},"v":{{"N":"1"}}}},"SizeBytes":1}},"eventSource":"aws:dynamodb"}})",
+      src_, t1_us)});
+  auto ev = run_dynarep({"incremental-backup", "--primary", "us-east-1/" + src_, s3url("linc"), "--event", "-",
+                         "--history", "--quiet"},
+                        event);
+  ASSERT_EQ(ev.exit_code, 0) << ev.err;
+  const std::string history = s3url("linc/" + src_);
+  const std::string t2 = format_time(t1 + std::chrono::minutes(5));
+
+  // Past the history: refused, one line, nothing written.
+  std::string dst = new_table_name("bkc-lagdst");
+  auto refused = run_dynarep({"restore", s3url("lj"), "us-east-1/" + dst, "--as-of", t2, "--history", history, "--quiet"});
+  EXPECT_NE(refused.exit_code, 0) << refused.err;
+  EXPECT_EQ(refused.err, "dynarep restore: history at " + history + " reaches only " + format_time(t1) +
+                             ", before --as-of " + t2 +
+                             "; run incremental-backup until it catches up or pass --allow-incomplete-history\n");
+  auto described = db_->describe_table(dst);
+  EXPECT_TRUE(!described.ok() && described.error().kind == ErrorKind::kNotFound) << "a refused restore created the table";
+
+  // The user accepts the gap.
+  auto allowed = run_dynarep({"restore", s3url("lj"), "us-east-1/" + dst, "--as-of", t2, "--history", history,
+                              "--allow-incomplete-history"});
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+  expect_same({{R"({"id":{"S":"a"}})", parse(R"({"id":{"S":"a"},"v":{"N":"1"}})")}}, scan_all(dst));
+
+  // A time the history reaches: restores as before, no flag needed.
+  std::string dst2 = new_table_name("bkc-lagdst2");
+  auto reached = run_dynarep({"restore", s3url("lj"), "us-east-1/" + dst2, "--as-of", format_time(t1), "--history", history});
+  ASSERT_EQ(reached.exit_code, 0) << reached.err;
+  expect_same({{R"({"id":{"S":"a"}})", parse(R"({"id":{"S":"a"},"v":{"N":"1"}})")}}, scan_all(dst2));
+}
+
 }  // namespace
 }  // namespace dynarep::backup::testing

@@ -44,6 +44,18 @@ Item sample_item(const std::string& id, int n) {
 
 Item key_of(const std::string& id) { return parse(R"({"id":{"S":")" + id + R"("}})"); }
 
+// SET v = 2 on item `id`, on condition that v = 1.
+dynamodb::UpdateRequest set_two_if_one(const std::string& table, const std::string& id) {
+  dynamodb::UpdateRequest req;
+  req.table = table;
+  req.key = key_of(id);
+  req.update_expression = "SET #v = :two";
+  req.condition_expression = "#v = :one";
+  req.expression_attribute_names = {{"#v", "v"}};
+  req.expression_attribute_values = parse(R"({":one":{"N":"1"},":two":{"N":"2"}})");
+  return req;
+}
+
 class DynamoDBFaults : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -461,10 +473,60 @@ TEST_F(DynamoDBFaults, UpdateItemAddWhoseResponseWasLostIsNotAppliedTwice) {
   EXPECT_EQ(model::to_json((*stored)->at("n")), R"({"N":"1"})")
       << "the ADD was applied " << model::to_json((*stored)->at("n")) << " times: a lost answer was resent";
   EXPECT_EQ(proxy_->requests("DynamoDB_20120810.UpdateItem"), 1);
-  // The caller must learn that the outcome is unknown, as a transient error naming the key.
+  // The caller must learn that the outcome is unknown (it may have been applied), naming the key.
   ASSERT_FALSE(r.ok()) << "an UpdateItem whose answer was lost reported success";
-  EXPECT_EQ(r.error().kind, ErrorKind::kTransient) << r.error().describe();
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnknownOutcome) << r.error().describe();
   EXPECT_TRUE(contains(r.error().describe(), "counter")) << r.error().describe();
+}
+
+// Issue 10: REMOVE of a list index removes whatever is at that index now, so a resent
+// REMOVE #l[0] whose first answer was lost removes a second element. It must be sent once and
+// the caller told that the outcome is unknown.
+TEST_F(DynamoDBFaults, RemoveOfAListIndexWhoseAnswerWasLostIsSentOnce) {
+  put_direct(parse(R"({"id":{"S":"list"},"l":{"L":[{"S":"a"},{"S":"b"},{"S":"c"}]}})"));
+  constexpr std::string_view kUpdate = "DynamoDB_20120810.UpdateItem";
+  proxy_->set_rules(target_rule(kUpdate, R"("fault":"drop","forward":true,"count":1)"));
+  dynamodb::UpdateRequest req;
+  req.table = table_;
+  req.key = key_of("list");
+  req.update_expression = "REMOVE #l[0]";
+  req.expression_attribute_names = {{"#l", "l"}};
+  auto r = client_->update_item(req);
+  EXPECT_EQ(proxy_->requests(kUpdate), 1) << "a REMOVE of a list index was resent after its answer was lost";
+  auto stored = direct_->get_item(table_, key_of("list"));
+  ASSERT_TRUE(stored.ok()) << stored.error().describe();
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ(model::to_json((*stored)->at("l")), R"({"L":[{"S":"b"},{"S":"c"}]})");
+  ASSERT_FALSE(r.ok()) << "an UpdateItem whose answer was lost reported success";
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnknownOutcome) << r.error().describe();
+  EXPECT_TRUE(contains(r.error().describe(), "list")) << r.error().describe();
+}
+
+// Issue 10: a conditional update applied at the first attempt whose answer was lost fails its
+// condition when resent (the item has already changed). Reporting that as a plain condition
+// failure tells the caller the write did not happen when it did.
+TEST_F(DynamoDBFaults, ConditionalUpdateWhoseAnswerWasLostIsUnknownOutcomeNotConditionFailed) {
+  put_direct(parse(R"({"id":{"S":"cond"},"v":{"N":"1"}})"));
+  constexpr std::string_view kUpdate = "DynamoDB_20120810.UpdateItem";
+  proxy_->set_rules(target_rule(kUpdate, R"("fault":"drop","forward":true,"count":1)"));
+  auto r = client_->update_item(set_two_if_one(table_, "cond"));
+  ASSERT_FALSE(r.ok()) << "the retry cannot have passed the condition";
+  EXPECT_NE(r.error().kind, ErrorKind::kConditionFailed) << r.error().describe();
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnknownOutcome) << r.error().describe();
+  EXPECT_TRUE(contains(r.error().describe(), "cond")) << r.error().describe();
+  auto stored = direct_->get_item(table_, key_of("cond"));
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(model::to_json((*stored)->at("v")), R"({"N":"2"})");  // the first attempt did apply it
+}
+
+// A condition that fails at the first attempt (nothing was lost) is still a plain condition
+// failure: only an earlier attempt that may have been applied makes the outcome unknown.
+TEST_F(DynamoDBFaults, ConditionalUpdateThatFailsAtTheFirstAttemptIsConditionFailed) {
+  put_direct(parse(R"({"id":{"S":"cond2"},"v":{"N":"5"}})"));
+  auto r = client_->update_item(set_two_if_one(table_, "cond2"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kConditionFailed) << r.error().describe();
+  EXPECT_EQ(proxy_->requests("DynamoDB_20120810.UpdateItem"), 1);
 }
 
 // The AWS layer itself, for a caller that marks a call non-idempotent: throttling is retried

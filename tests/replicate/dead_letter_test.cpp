@@ -37,6 +37,25 @@ TEST(DeadLetterTest, BinaryDataIsBase64) {
   EXPECT_NE(dead_letter_json(letter("s", "1", "\xed\xa0\x80")).find("dataBase64"), std::string::npos);
 }
 
+// redrive reads back what the sinks write: text and binary data, every field.
+TEST(DeadLetterTest, ParseIsTheInverseOfTheJsonLine) {
+  for (const auto& data : {std::string("{bad \"json\"\n"), std::string("\xff\xfe\x00x", 4)}) {
+    auto d = letter("shardId-000000000001", "4960", data);
+    d.partition_key = "pk";
+    auto back = parse_dead_letter(dead_letter_json(d));
+    ASSERT_TRUE(back.ok()) << back.error().describe();
+    EXPECT_EQ(back->data, d.data);
+    EXPECT_EQ(back->shard, d.shard);
+    EXPECT_EQ(back->sequence_number, d.sequence_number);
+    EXPECT_EQ(back->partition_key, d.partition_key);
+    EXPECT_EQ(back->reason, d.reason);
+    EXPECT_EQ(back->time, d.time);
+  }
+  EXPECT_FALSE(parse_dead_letter("not json").ok());
+  EXPECT_FALSE(parse_dead_letter(R"({"shard":"s"})").ok());
+  EXPECT_FALSE(parse_dead_letter(R"({"shard":"s","sequenceNumber":"1"})").ok());  // no data
+}
+
 TEST(DeadLetterTest, FileSinkAppendsOneFilePerShard) {
   std::string dir = std::filesystem::temp_directory_path() / ("dl-test-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);

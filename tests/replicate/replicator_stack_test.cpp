@@ -6,9 +6,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "crypto/encoding.h"
+#include "http/client.h"
+#include "http/test_server.h"
 #include "replicate/lambda.h"
 #include "replicate/replicator.h"
 #include "replicate/test_harness.h"
@@ -325,6 +329,74 @@ TEST_F(ReplicatorStackTest, AWriteTheReplicaRejectsIsDeadLetteredAlone) {
   EXPECT_EQ(res->dead_lettered, 1);
   EXPECT_EQ(res->puts, 4);
   EXPECT_EQ(repltest::scan_all(*db_, replica_).size(), 4u);
+}
+
+// Issue 10: a 4xx that does not come from DynamoDB's own validation (a proxy or load balancer
+// in front of the replica: 413 or 431 with an HTML page, a 400 with no AWS error code) says
+// nothing about the record. The batch must fail as retryable, with no dead letter, and the
+// record must be applied once the intermediary behaves again. The replica is reached through
+// a TestHttpServer that answers with the fault while `fault` is set and forwards to dynalite
+// otherwise.
+TEST_F(ReplicatorStackTest, IntermediaryFourHundredsAreRetriedNeverDeadLettered) {
+  const std::string upstream = testing::local_stack().dynamodb;
+  std::mutex mu;
+  std::optional<testing::CannedResponse> fault;
+  testing::TestHttpServer front([&](const testing::RecordedRequest& req) {
+    {
+      std::lock_guard lock(mu);
+      if (fault) return *fault;
+    }
+    http::Request fwd;
+    fwd.method = req.method;
+    fwd.url = upstream + req.target;
+    for (const auto& [name, value] : req.headers) {
+      if (name != "host" && name != "content-length" && name != "connection") fwd.headers.emplace_back(name, value);
+    }
+    fwd.body = req.body;
+    http::Client client;
+    auto resp = client.send(fwd);
+    testing::CannedResponse out;
+    if (!resp.ok()) {
+      out.status = 502;
+      return out;
+    }
+    out.status = resp->status;
+    for (const auto& [name, value] : resp->headers) {
+      if (name == "content-type" || name == "x-amz-crc32" || name == "x-amzn-requestid") out.headers.emplace_back(name, value);
+    }
+    out.body = resp->body;
+    return out;
+  });
+  ASSERT_TRUE(db_->put_item(primary_, item("via-proxy", 7)).ok());
+  std::string dir = std::filesystem::temp_directory_path() / testing::unique_name("dl");
+  auto o = options();
+  o.replica = ddb(front.url());
+  o.dead_letters = std::shared_ptr<DeadLetterSink>(std::move(FileDeadLetterSink::open(dir)).value());
+  Replicator r(o);
+  const std::vector<ChangeInput> batch = {keys_only(key("via-proxy"), Event::kInsert, 1)};
+  const std::string html = "<html><head><title>Error</title></head><body>proxy says no</body></html>";
+  for (int status : {413, 431, 400}) {
+    SCOPED_TRACE(status);
+    {
+      std::lock_guard lock(mu);
+      fault = testing::CannedResponse{status, {{"Content-Type", "text/html"}}, html};
+    }
+    auto res = r.apply(batch);
+    ASSERT_FALSE(res.ok()) << "a batch whose replica write was refused by an intermediary succeeded";
+    EXPECT_TRUE(res.error().retryable()) << res.error().describe();
+    EXPECT_FALSE(std::filesystem::exists(dir + "/shardId-000000000000.jsonl")) << "dead-lettered on HTTP " << status;
+    EXPECT_EQ(r.metrics().dead_lettered.load(), 0);
+  }
+  {
+    std::lock_guard lock(mu);
+    fault.reset();
+  }
+  auto res = r.apply(batch);
+  ASSERT_TRUE(res.ok()) << res.error().describe();
+  EXPECT_EQ(res->puts, 1);
+  EXPECT_EQ(res->dead_lettered, 0);
+  EXPECT_EQ(diff(), "");
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ReplicatorStackTest, DeadLettersToS3) {

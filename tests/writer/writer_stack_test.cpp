@@ -350,5 +350,40 @@ TEST_F(WriterStack, FailedBatchWriteReportsExactlyWhatWasWrittenAndPublishesIt) 
   EXPECT_EQ(static_cast<int64_t>(read_stream(*kin_, stream).size()), written);
 }
 
+// Issue 10: a conditional update applied on the primary whose answer was lost. Its retry fails
+// the condition; the write happened all the same, so the replica must hear of the key: the
+// client reports the outcome as unknown (not as a failed condition) and publishes the key (a
+// KEYS_ONLY record for a key that did not change is harmless: the replicator re-reads it).
+TEST_F(WriterStack, ConditionalUpdateWhoseAnswerWasLostPublishesTheKey) {
+  const std::string stream = make_stream(1);
+  ASSERT_TRUE(ddb_->put_item(table_, item(id_item("c1", 1))).ok());
+  dynarep::testing::FaultProxy proxy(dynarep::testing::local_stack().dynamodb);
+  proxy.set_rules(R"({"rules":[{"match":{"target":"DynamoDB_20120810.UpdateItem"},"fault":"drop",)"
+                  R"("forward":true,"count":1}]})");
+  auto publisher = std::make_shared<StreamPublisher>(kin_, fast_publisher(stream));
+  ReplicatedTableConfig c;
+  c.write = {dynamo(proxy.url()), table_};
+  c.publisher = publisher;
+  c.key_schema = schema_;
+  ReplicatedTable table(std::move(c), schema_);
+  dynamodb::UpdateRequest req;
+  req.key = item(R"({"id":{"S":"c1"}})");
+  req.update_expression = "SET #n = :two";
+  req.condition_expression = "#n = :one";
+  req.expression_attribute_names = {{"#n", "n"}};
+  req.expression_attribute_values = item(R"({":one":{"N":"1"},":two":{"N":"2"}})");
+  auto r = table.update(req);
+  ASSERT_FALSE(r.ok()) << "the retry cannot have passed the condition";
+  ASSERT_TRUE(r.error().write_error.has_value()) << r.error().describe();
+  EXPECT_EQ(r.error().write_error->kind, ErrorKind::kUnknownOutcome) << r.error().describe();
+  EXPECT_TRUE(r.error().unpublished.empty()) << r.error().describe();
+  auto stored = ddb_->get_item(table_, item(R"({"id":{"S":"c1"}})"));
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(model::to_json((*stored)->at("n")), R"({"N":"2"})");  // the update did happen
+  const auto records = read_stream(*kin_, stream);
+  ASSERT_EQ(records.size(), 1u) << "the key of a write that happened was not published";
+  EXPECT_EQ(records[0].record.event, stream::ChangeRecord::Event::kModify);
+}
+
 }  // namespace
 }  // namespace dynarep::writer
