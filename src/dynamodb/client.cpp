@@ -613,7 +613,7 @@ Result<ScanPage> Client::query(const QueryRequest& req) {
 
 namespace {
 
-// Fields of DescribeTable's Table that describe state, not shape (CONTRACT.md §1): dropped
+// Fields of DescribeTable's Table that describe state, not shape (docs/formats.md §1): dropped
 // from export descriptions, at any depth (indexes carry some of them too).
 bool is_volatile_field(std::string_view name) {
   static constexpr std::string_view kVolatile[] = {

@@ -12,7 +12,7 @@
 
 namespace dynarep::model {
 
-// DynamoDB's item size limit, attribute names and values together (CONTRACT.md §1).
+// DynamoDB's item size limit, attribute names and values together (docs/formats.md §1).
 constexpr size_t kMaxItemSize = 400 * 1024;
 
 // The item size as DynamoDB counts it, per "DynamoDB item sizes and formats"
@@ -43,12 +43,12 @@ Result<Item> extract_key(const Item& item, const KeySchema& schema);
 // Compact wire JSON with top-level attribute names sorted by byte order (UTF-8 code units),
 // values written as append_value_json does, numbers exactly as their text: NOT normalized,
 // so "1.50" and "1.5" give different strings. This names incremental-backup objects
-// (sha256 of this text, CONTRACT.md §4) and is the Kinesis partition key (§3), matching the
+// (sha256 of this text, docs/formats.md §4.2) and is the Kinesis partition key (§3), matching the
 // original tool, which wrote the key it was given. Keys read from DynamoDB come back in
 // DynamoDB's normalized form, so the same key gives the same name.
 std::string canonical_key_json(const Item& key);
 
-// A binary encoding such that two items are equal by CONTRACT.md §1 (operator==) exactly when
+// A binary encoding such that two items are equal by docs/formats.md §1 (operator==) exactly when
 // their encodings are equal: map attributes sorted by name, set members sorted and
 // de-duplicated, numbers normalized (Number::canonical), every length prefixed. Not a wire
 // format: it may change between versions, so never store it.

@@ -99,7 +99,7 @@ TEST(Keys, CanonicalKeyJsonIsSortedAndKeepsNumberText) {
   EXPECT_EQ(canonical_key_json(Item{}), "{}");
 }
 
-// Items that are equal by CONTRACT.md §1 but written differently.
+// Items that are equal by docs/formats.md §1 but written differently.
 const std::vector<std::pair<std::string, std::string>> kEqualPairs = {
     {R"({"a":{"S":"x"},"b":{"N":"1.50"}})", R"({"b":{"N":"15E-1"},"a":{"S":"x"}})"},
     {R"({"s":{"SS":["x","y","z"]}})", R"({"s":{"SS":["z","x","y"]}})"},
