@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/json_writer.h"
 #include "model/codec.h"
 #include "model/detail/access.h"
 #include "model/detail/decimal.h"
@@ -226,7 +227,7 @@ std::string canonical_key_json(const Item& key) {
   for (const Map::value_type* e : SortedEntries(key)) {
     if (!first) out += ',';
     first = false;
-    detail::append_json_string(out, e->first);
+    append_json_string(out, e->first);
     out += ':';
     append_value_json(out, e->second);
   }

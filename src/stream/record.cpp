@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/json_writer.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
 #include "model/codec.h"
@@ -112,11 +113,11 @@ std::string make_keys_only_record(const model::Item& key, ChangeRecord::Event ev
   std::string out;
   out.reserve(240);
   out += "{\"awsRegion\":";
-  detail::append_json_string(out, region);
+  append_json_string(out, region);
   out += ",\"dynamodb\":{\"Keys\":";
   out += model::canonical_key_json(key);
   out += ",\"SequenceNumber\":\"0\",\"SizeBytes\":0,\"StreamViewType\":\"KEYS_ONLY\"},\"eventID\":";
-  detail::append_json_string(out, event_id);
+  append_json_string(out, event_id);
   out += ",\"eventName\":\"";
   out += to_string(event);
   out += "\",\"eventSource\":\"aws:dynamodb\",\"eventVersion\":\"1.0\"}";
