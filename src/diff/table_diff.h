@@ -123,10 +123,6 @@ struct DiffSummary {
 Result<DiffSummary> diff_tables(const TableRef& primary, const TableRef& replica,
                                 const DiffOptions& options);
 
-// "id (S)" or "id (S), sk (N)"
-std::string describe_key_schema(const model::KeySchema& schema);
-bool same_key_schema(const model::KeySchema& a, const model::KeySchema& b);
-
 // Describes both tables and checks that their key schemas are equal; returns the schema.
 // Errors name the table ("replica table us-east-1/t does not exist").
 Result<model::KeySchema> check_tables(const TableRef& primary, const TableRef& replica,

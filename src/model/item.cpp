@@ -211,6 +211,18 @@ size_t item_size(const Item& item) {
   return n;
 }
 
+bool same_key_schema(const KeySchema& a, const KeySchema& b) {
+  if (a.hash_name != b.hash_name || a.hash_type != b.hash_type) return false;
+  if (a.has_range() != b.has_range()) return false;
+  return !a.has_range() || (a.range_name == b.range_name && a.range_type == b.range_type);
+}
+
+std::string describe_key_schema(const KeySchema& schema) {
+  std::string out = schema.hash_name + " (" + std::string(type_tag(schema.hash_type)) + ")";
+  if (schema.has_range()) out += ", " + schema.range_name + " (" + std::string(type_tag(schema.range_type)) + ")";
+  return out;
+}
+
 Result<Item> extract_key(const Item& item, const KeySchema& schema) {
   Item key;
   DR_TRY(take_key_attribute(item, schema.hash_name, schema.hash_type, "partition key", &key));

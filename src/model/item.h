@@ -36,6 +36,12 @@ struct KeySchema {
   bool has_range() const { return !range_name.empty(); }
 };
 
+// Whether two tables have the same key: hash key name and type, and the same range key (name
+// and type) or none. (range_type means nothing without a range key, so it is not compared then.)
+bool same_key_schema(const KeySchema& a, const KeySchema& b);
+// "id (S)" or "id (S), sk (N)", for messages about keys.
+std::string describe_key_schema(const KeySchema& schema);
+
 // The key attributes of `item`. Errors name the attribute: missing, of another type than the
 // schema says, or an empty string/binary (DynamoDB rejects empty key values).
 Result<Item> extract_key(const Item& item, const KeySchema& schema);

@@ -216,5 +216,23 @@ TEST(Validate, ItemsBuiltInCode) {
   EXPECT_FALSE(validate_item(dup_bytes).ok());
 }
 
+// The one key-schema comparison and printer (diff, restore and replicate all use them).
+TEST(KeySchemaTest, ComparesNamesAndTypesAndIgnoresTheUnusedRangeType) {
+  const KeySchema simple{"id", Type::kS, "", Type::kS};
+  KeySchema simple_other_unused_range_type = simple;
+  simple_other_unused_range_type.range_type = Type::kN;  // no range key: not part of the key
+  const KeySchema composite{"id", Type::kS, "sk", Type::kN};
+  EXPECT_TRUE(same_key_schema(simple, simple_other_unused_range_type));
+  EXPECT_TRUE(same_key_schema(composite, composite));
+  EXPECT_FALSE(same_key_schema(simple, composite));
+  EXPECT_FALSE(same_key_schema(composite, simple));
+  EXPECT_FALSE(same_key_schema(simple, KeySchema{"id", Type::kN, "", Type::kS}));
+  EXPECT_FALSE(same_key_schema(simple, KeySchema{"pk", Type::kS, "", Type::kS}));
+  EXPECT_FALSE(same_key_schema(composite, KeySchema{"id", Type::kS, "sk", Type::kS}));
+  EXPECT_FALSE(same_key_schema(composite, KeySchema{"id", Type::kS, "other", Type::kN}));
+  EXPECT_EQ(describe_key_schema(simple), "id (S)");
+  EXPECT_EQ(describe_key_schema(composite), "id (S), sk (N)");
+}
+
 }  // namespace
 }  // namespace dynarep::model
