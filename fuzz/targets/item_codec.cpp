@@ -33,7 +33,7 @@ Number renumbered(const Number& n) {
   return std::move(c).value();
 }
 
-// Equal by CONTRACT.md §1, different bytes: maps and sets in reverse order, numbers canonical.
+// Equal by docs/formats.md §1, different bytes: maps and sets in reverse order, numbers canonical.
 Value permuted(const Value& v) {
   switch (v.type()) {
     case Type::kN: return Value::N(renumbered(v.as_n()));

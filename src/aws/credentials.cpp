@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "aws/dates.h"
 #include "http/client.h"
 
 namespace dynarep::aws {
@@ -224,38 +225,11 @@ std::optional<Settings> load_profile(const std::string& profile, const std::stri
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text) {
-  text = trim(text);
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  int consumed = 0;
-  const std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second, &consumed) != 6) {
-    return std::nullopt;
-  }
-  std::string_view rest = text.substr(static_cast<size_t>(consumed));
-  if (!rest.empty() && rest.front() == '.') {  // fractional seconds: ignored
-    rest.remove_prefix(1);
-    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
-  }
-  long offset_seconds = 0;
-  if (rest == "Z" || rest == "z") {
-    offset_seconds = 0;
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset_seconds = (oh * 3600L + om * 60L) * (rest[0] == '-' ? -1 : 1);
-  } else {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t t = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(t) - std::chrono::seconds(offset_seconds);
+  // Credentials documents: the strict form with a zone, surrounding space allowed; whole
+  // seconds are enough for an expiry.
+  auto t = aws::parse_iso8601(trim(text));
+  if (!t.ok()) return std::nullopt;
+  return std::chrono::floor<std::chrono::seconds>(*t);
 }
 
 Result<Credentials> parse_credentials_json(std::string_view json, const std::string& source) {

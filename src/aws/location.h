@@ -1,4 +1,4 @@
-// Endpoints, table locations and object locations as users type them (CONTRACT.md section 2).
+// Endpoints, table locations and object locations as users type them (docs/formats.md §2).
 //
 //   us-east-1/orders          the AWS endpoint of that region (cn-* regions: amazonaws.com.cn)
 //   localhost:8000/orders     plain HTTP to a local DynamoDB-compatible server; also an IP or a

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "aws/dates.h"
+
 namespace dynarep::aws {
 namespace {
 
@@ -212,33 +214,10 @@ std::optional<milliseconds> parse_retry_after(std::string_view value, std::chron
     if (ec != std::errc() || ptr != value.data() + value.size() || seconds < 0) return std::nullopt;
     return milliseconds(std::min<long long>(seconds, 86400) * 1000);
   }
-  // IMF-fixdate: "Wed, 21 Oct 2015 07:28:00 GMT".
-  std::tm tm{};
-  const std::string text(value);
-  char month[4] = {0};
-  char weekday[4] = {0};
-  int day = 0, year = 0, hour = 0, minute = 0, second = 0;
-  if (std::sscanf(text.c_str(), "%3s, %d %3s %d %d:%d:%d GMT", weekday, &day, month, &year, &hour, &minute, &second) != 7) {
-    return std::nullopt;
-  }
-  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  int mon = -1;
-  for (int i = 0; i < 12; ++i) {
-    if (kMonths[i] == month) mon = i;
-  }
-  if (mon < 0) return std::nullopt;
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t t = timegm(&tm);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-  const auto when = std::chrono::system_clock::from_time_t(t);
-  if (when <= now) return milliseconds(0);
-  return duration_cast<milliseconds>(when - now);
+  const auto when = parse_http_date(value);  // IMF-fixdate: "Wed, 21 Oct 2015 07:28:00 GMT"
+  if (!when) return std::nullopt;
+  if (*when <= now) return milliseconds(0);
+  return duration_cast<milliseconds>(*when - now);
 }
 
 }  // namespace dynarep::aws

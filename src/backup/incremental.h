@@ -1,4 +1,4 @@
-// Incremental backups (CONTRACT.md §4): one object per item at
+// Incremental backups (docs/formats.md §4.2): one object per item at
 //   <prefix>/<table>/<sha256 hex of the key's canonical JSON>
 // whose body is the item's wire JSON (one line, no trailing newline, as the original tool
 // wrote JSON.stringify(item)); a REMOVE deletes the object.

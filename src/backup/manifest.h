@@ -1,7 +1,7 @@
 // The manifest of a backup-table job: written LAST, after every data object it lists, so its
-// presence is what makes a backup complete (STYLE.md: "commit the manifest last").
+// presence is what makes a backup complete ("commit the manifest last").
 //
-// Layout (CONTRACT.md §4 plus the manifests, docs/backup.md "S3 layout"):
+// Layout (docs/formats.md §4.1; the manifest's fields: §4.5):
 //   <prefix>/<jobid>/<segment>             gzip of the line format, segment 0 when not split
 //   <prefix>/<jobid>/manifest.json         one process wrote the whole job (any --parallel)
 //   <prefix>/<jobid>/manifest-<i>.json     --segment i --segments n: one per machine

@@ -83,11 +83,6 @@ bool is_description_line(std::string_view line) {
   return !doc["KeySchema"].get_array().get(a);
 }
 
-bool same_schema(const model::KeySchema& a, const model::KeySchema& b) {
-  return a.hash_name == b.hash_name && a.hash_type == b.hash_type && a.range_name == b.range_name &&
-         (!a.has_range() || a.range_type == b.range_type);
-}
-
 // --- the table side ---------------------------------------------------------------------------
 
 class TableLoader {
@@ -137,7 +132,7 @@ class TableLoader {
                                          opt_.display));
       }
       schema_ = existing->key_schema;
-      if (wanted && !same_schema(*wanted, schema_)) {
+      if (wanted && !model::same_key_schema(*wanted, schema_)) {
         return invalid_input(fmt::format("table {} has key {} but the backup's items have key {}", opt_.display,
                                          key_spec(schema_), key_spec(*wanted)));
       }
@@ -398,7 +393,7 @@ Result<SourcePlan> plan_backup_job(Storage& storage, const Location& job, const 
       return disagree(fmt::format("scan total segments {} vs {} (every machine must pass the same --parallel)",
                                   m.scan_total_segments, first.scan_total_segments));
     }
-    if (!same_schema(m.key_schema, first.key_schema)) return disagree("key schema");
+    if (!model::same_key_schema(m.key_schema, first.key_schema)) return disagree("key schema");
     for (int s : m.scan_segments) {
       if (++scan_cover[static_cast<size_t>(s)] > 1) {
         return disagree(fmt::format("scan segment {} is covered twice", s));

@@ -13,7 +13,7 @@
 
 namespace dynarep::cli {
 
-// Exit codes, CONTRACT.md §5.
+// Exit codes, docs/formats.md §5.
 enum ExitCode : int {
   kExitOk = 0,
   kExitDiscrepancies = 1,  // diff found discrepancies it did not repair

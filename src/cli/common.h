@@ -1,5 +1,5 @@
 // Helpers every subcommand uses: opening table locations, reading keys, reporting errors
-// the same way (one line on stderr naming what failed; exit code per CONTRACT.md §5).
+// the same way (one line on stderr naming what failed; exit code per docs/formats.md §5).
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,6 @@
 // The repair commands, as dynamodb-replicator's bin/ scripts: diff-tables (with --repair and
 // --backfill), diff-record and replicate-record. The work is done in src/diff; these classes
-// parse options and print (CONTRACT.md §5: data on stdout, progress and errors on stderr).
+// parse options and print (docs/formats.md §5: data on stdout, progress and errors on stderr).
 #include <fmt/format.h>
 
 #include <cmath>

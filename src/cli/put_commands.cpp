@@ -1,5 +1,5 @@
 // The write commands: put, import, delete and republish. Items travel as the line format
-// (CONTRACT.md §1); with --stream NAME every confirmed write's KEYS_ONLY change record goes to
+// (docs/formats.md §1); with --stream NAME every confirmed write's KEYS_ONLY change record goes to
 // that Kinesis stream (§3), through writer::StreamPublisher.
 //
 // put and import read items a line each and write them in parallel batches, re-sending

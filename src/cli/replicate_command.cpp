@@ -1,5 +1,5 @@
 // dynarep replicate: keeps a replica table equal to a primary by consuming the primary's change
-// stream (CONTRACT.md §3). Three ways to run it:
+// stream (docs/formats.md §3). Three ways to run it:
 //   daemon   dynarep replicate --primary us-east-1/t --replica eu-west-1/t --stream t-changes
 //            (any number of processes share the shards through a lease table)
 //   event    dynarep replicate --replica eu-west-1/t [--primary ...] --event event.json

@@ -1,5 +1,5 @@
 // The read commands, compatible with mapbox dyno's CLI: tables, table, scan, export, get.
-// Items travel as the line format (CONTRACT.md §1). The write commands (put, import, delete,
+// Items travel as the line format (docs/formats.md §1). The write commands (put, import, delete,
 // republish) are in put_commands.cpp.
 //
 // dyno shapes kept: `dyno <command> <region>/<table>`, `-e ENDPOINT`, `local/<table>` for

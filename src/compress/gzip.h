@@ -1,4 +1,4 @@
-// Streaming gzip for backups (CONTRACT.md §4: backup objects are gzip of the line format).
+// Streaming gzip for backups (docs/formats.md §4.1: backup objects are gzip of the line format).
 //
 // GzipWriter compresses with libdeflate, one whole block at a time: each block (1 MiB by
 // default) becomes its own gzip member (RFC 1952 §2.2: "A gzip file consists of a series of

@@ -1,5 +1,5 @@
 // Splits a byte stream (decompressed backup data, a file, stdin) into lines of the line format
-// (CONTRACT.md §1: one item per line, '\n'-terminated).
+// (docs/formats.md §1: one item per line, '\n'-terminated).
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 // Injected time. Signing dates, lease expiry and backoff sleeps all read a Clock so tests can
-// run them deterministically and fast (STYLE.md: "Time is injected").
+// run them deterministically and fast (time is injected).
 #pragma once
 
 #include <atomic>

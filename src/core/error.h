@@ -1,5 +1,5 @@
 // Errors as values. Every failure that a caller may handle travels as an Error inside a
-// Result<T>; exceptions are kept for programming bugs and start-up failures (STYLE.md).
+// Result<T>; exceptions are kept for programming bugs and start-up failures.
 #pragma once
 
 #include <string>

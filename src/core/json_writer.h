@@ -9,8 +9,15 @@
 
 namespace dynarep {
 
-// Appends `s` as a JSON string literal (with quotes). UTF-8 passes through; control
-// characters, quote and backslash are escaped.
+// Appends `s` as a JSON string literal (with quotes), escaped exactly as JavaScript's
+// JSON.stringify escapes it: `"` and `\` escaped, \b \f \n \r \t by name, other bytes below 0x20
+// as \u00xx with lowercase hex; every other byte passed through as is (UTF-8, U+2028/U+2029,
+// characters outside the BMP, DEL, and invalid UTF-8 alike).
+//
+// The one JSON string escaper of the project. The escaping is part of the formats: the
+// incremental-backup object name is the sha256 of a key's JSON and the Kinesis partition key is
+// that JSON (docs/formats.md §3, §4), so any change here renames users' objects and moves their
+// keys to other shards. tests/core/json_writer_test.cpp pins it.
 void append_json_string(std::string& out, std::string_view s);
 
 class JsonWriter {

@@ -1,4 +1,4 @@
-// Progress of a long job (CONTRACT.md §5): on a TTY a line redrawn about once a second with
+// Progress of a long job (docs/formats.md §5): on a TTY a line redrawn about once a second with
 // items, rate, elapsed and ETA (when the total is known); otherwise a log line every
 // `log_interval`. Counters are atomics so worker threads add without locks.
 #pragma once

@@ -124,11 +124,11 @@ Result<model::Item> key_for_schema(const model::Item& key, const model::KeySchem
   auto k = model::extract_key(key, schema);
   if (!k.ok()) {
     return usage(fmt::format("key {}: {} (the tables' key is {})", model::to_json(key), k.error().message,
-                             describe_key_schema(schema)));
+                             model::describe_key_schema(schema)));
   }
   if (k->size() != key.size()) {
     return usage(fmt::format("key {} has attributes that are not part of the tables' key {}",
-                             model::to_json(key), describe_key_schema(schema)));
+                             model::to_json(key), model::describe_key_schema(schema)));
   }
   return std::move(k).value();
 }

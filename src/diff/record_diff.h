@@ -24,7 +24,7 @@ struct AttributeDifference {
   std::string note;
 };
 
-// The differences between two items under CONTRACT.md §1 equality (numbers by value, sets and
+// The differences between two items under docs/formats.md §1 equality (numbers by value, sets and
 // maps unordered), sorted by path; empty when the items are equal. Maps are compared member by
 // member, lists element by element when their lengths agree (otherwise as a whole).
 std::vector<AttributeDifference> diff_items(const model::Item& primary, const model::Item& replica);

@@ -38,18 +38,6 @@ std::string_view to_string(Kind kind) {
   return "unknown";
 }
 
-std::string describe_key_schema(const model::KeySchema& s) {
-  std::string out = fmt::format("{} ({})", s.hash_name, model::type_tag(s.hash_type));
-  if (s.has_range()) out += fmt::format(", {} ({})", s.range_name, model::type_tag(s.range_type));
-  return out;
-}
-
-bool same_key_schema(const model::KeySchema& a, const model::KeySchema& b) {
-  if (a.hash_name != b.hash_name || a.hash_type != b.hash_type) return false;
-  if (a.has_range() != b.has_range()) return false;
-  return !a.has_range() || (a.range_name == b.range_name && a.range_type == b.range_type);
-}
-
 namespace {
 
 Result<TableDescription> describe(const TableRef& t, std::string_view role) {
@@ -70,12 +58,12 @@ Result<model::KeySchema> check_tables(const TableRef& primary, const TableRef& r
                                       TableDescription* primary_desc, TableDescription* replica_desc) {
   DR_ASSIGN(TableDescription p, describe(primary, "primary"));
   DR_ASSIGN(TableDescription r, describe(replica, "replica"));
-  if (!same_key_schema(p.key_schema, r.key_schema)) {
+  if (!model::same_key_schema(p.key_schema, r.key_schema)) {
     return Error(ErrorKind::kInvalidInput, "KeySchemaMismatch",
                  fmt::format("key schemas differ: primary table {} has key {}, replica table {} has key "
                              "{}; a replica must have the primary's key schema",
-                             primary.display, describe_key_schema(p.key_schema), replica.display,
-                             describe_key_schema(r.key_schema)));
+                             primary.display, model::describe_key_schema(p.key_schema), replica.display,
+                             model::describe_key_schema(r.key_schema)));
   }
   model::KeySchema schema = p.key_schema;
   if (primary_desc != nullptr) *primary_desc = std::move(p);

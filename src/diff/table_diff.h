@@ -6,7 +6,7 @@
 // partitioned by key id. Partition by partition, the primary's records go into a hash table
 // and the replica's stream past it; a key seen on one side only, or with different
 // fingerprints, is a *suspect*. Only suspects are read again, with ConsistentRead on both
-// tables, and compared with full Item equality (CONTRACT.md §1). The scans were the first
+// tables, and compared with full Item equality (docs/formats.md §1). The scans were the first
 // observation of a suspect; the re-read, at least `settle` after them, is the second: a
 // difference both observations agree on is real; an item that changed in between was being
 // written, and is observed once more. Only what is confirmed is reported, and repaired with
@@ -122,10 +122,6 @@ struct DiffSummary {
 // discrepancies reported before a failure stand.
 Result<DiffSummary> diff_tables(const TableRef& primary, const TableRef& replica,
                                 const DiffOptions& options);
-
-// "id (S)" or "id (S), sk (N)"
-std::string describe_key_schema(const model::KeySchema& schema);
-bool same_key_schema(const model::KeySchema& a, const model::KeySchema& b);
 
 // Describes both tables and checks that their key schemas are equal; returns the schema.
 // Errors name the table ("replica table us-east-1/t does not exist").

@@ -48,7 +48,7 @@ std::string item_summary(const Item& item) {
 
 // ---- which updates may be resent ------------------------------------------------------------
 // An UpdateItem is resent after a lost answer only when applying it twice leaves the item as
-// applying it once would (STYLE.md: idempotency is per operation, not per HTTP verb). The
+// applying it once would (idempotency is per operation, not per HTTP verb). The
 // expression is taken apart just enough to decide that; whatever does not parse as expected
 // counts as not idempotent (sent once: the safe side).
 
@@ -826,7 +826,7 @@ Result<ScanPage> Client::query(const QueryRequest& req) {
 
 namespace {
 
-// Fields of DescribeTable's Table that describe state, not shape (CONTRACT.md §1): dropped
+// Fields of DescribeTable's Table that describe state, not shape (docs/formats.md §1): dropped
 // from export descriptions, at any depth (indexes carry some of them too).
 bool is_volatile_field(std::string_view name) {
   static constexpr std::string_view kVolatile[] = {

@@ -33,7 +33,7 @@ struct TableDescription {
 };
 
 // The first line of `dyno export`: DescribeTable's Table object without the fields that
-// describe the table's state rather than its shape (CONTRACT.md §1).
+// describe the table's state rather than its shape (docs/formats.md §1).
 Result<std::string> export_description(const TableDescription& table);
 
 // A CreateTable request body rebuilt from a description line (dyno export's first line or

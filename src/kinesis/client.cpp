@@ -7,13 +7,13 @@
 #include <cmath>
 #include <utility>
 
+#include "core/json_writer.h"
 #include "kinesis/detail/json.h"
 
 namespace dynarep::kinesis {
 namespace {
 
 namespace dom = simdjson::dom;
-using detail::append_json_string;
 
 // Per-thread parser: reused across calls so its buffers are allocated once.
 dom::parser& thread_parser() {

@@ -27,13 +27,16 @@ Registry& registry() {
   return *r;
 }
 
+#if DYNAREP_TEST_HOOKS
 bool parse_int(std::string_view s, long& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
 }
+#endif
 
 }  // namespace
 
+#if DYNAREP_TEST_HOOKS
 void hit(std::string_view point, std::string_view shard) {
   Registry& r = registry();
   if (!r.any.load(std::memory_order_relaxed)) return;
@@ -46,6 +49,7 @@ void hit(std::string_view point, std::string_view shard) {
   }
   h(shard);
 }
+#endif
 
 void set(std::string_view point, Handler handler) {
   Registry& r = registry();
@@ -70,6 +74,11 @@ void clear_all() {
 }
 
 Status install(std::string_view spec) {
+#if !DYNAREP_TEST_HOOKS
+  // No kill or abort path at all in a build without hooks: refuse, naming the option.
+  return invalid_input(
+      fmt::format("sync point spec \"{}\": this build has no test hooks (configure with -DDYNAREP_TEST_HOOKS=ON)", spec));
+#else
   size_t pos = 0;
   while (pos < spec.size()) {
     size_t comma = spec.find(',', pos);
@@ -132,6 +141,7 @@ Status install(std::string_view spec) {
     });
   }
   return {};
+#endif
 }
 
 Status install_from_env(const char* variable) {

@@ -10,7 +10,12 @@
 // it, kill/stop/abort fire on the first hit and sleep/log on every hit. "point:shard=..." is not
 // supported: points fire for every shard.
 //
-// With nothing installed a hit costs one relaxed atomic load.
+// Hooks that can kill or abort the process from an environment variable do not belong in a
+// binary users run, so, as RocksDB does with TEST_SYNC_POINT, they exist only when the build sets
+// DYNAREP_TEST_HOOKS (CMake option of that name: ON for Debug and the asan preset, OFF for
+// Release). Without it hit() is an empty inline function, so the calls compile to nothing, and
+// install() refuses every spec, so a test that needs a hook fails loudly instead of passing
+// without it. With hooks and nothing installed a hit costs one relaxed atomic load.
 #pragma once
 
 #include <functional>
@@ -38,17 +43,29 @@ inline constexpr std::string_view kShardEndReached = "worker.shard_end";
 // After a batch of records was read (GetRecords returned), before processing.
 inline constexpr std::string_view kAfterGetRecords = "worker.get_records.after";
 
+#ifndef DYNAREP_TEST_HOOKS
+#error "DYNAREP_TEST_HOOKS must be defined (0 or 1) by the build: link dynarep::lease"
+#endif
+
+// Whether this build has the hooks; tests that need them skip themselves when it has not.
+inline constexpr bool kEnabled = DYNAREP_TEST_HOOKS != 0;
+
 using Handler = std::function<void(std::string_view shard)>;
 
 // Calls the handler installed for `point`, if any.
+#if DYNAREP_TEST_HOOKS
 void hit(std::string_view point, std::string_view shard);
+#else
+inline void hit(std::string_view /*point*/, std::string_view /*shard*/) {}
+#endif
 
 // Installs (replaces) the handler for `point`.
 void set(std::string_view point, Handler handler);
 void clear(std::string_view point);
 void clear_all();
 
-// Installs handlers from a spec as described above. kInvalidInput on a malformed spec.
+// Installs handlers from a spec as described above. kInvalidInput on a malformed spec, and on
+// every spec in a build without hooks.
 Status install(std::string_view spec);
 // install(getenv(variable)) when the variable is set and not empty.
 Status install_from_env(const char* variable = "DYNAREP_SYNC_POINTS");

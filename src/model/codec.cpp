@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/json_writer.h"
 #include "model/detail/access.h"
 #include "crypto/base64.h"
 #include "model/detail/decimal.h"
@@ -364,7 +365,7 @@ void append_string_array(std::string& out, const std::vector<std::string>& membe
   for (const auto& m : members) {
     if (!first) out += ',';
     first = false;
-    detail::append_json_string(out, m);
+    append_json_string(out, m);
   }
   out += ']';
 }
@@ -375,7 +376,7 @@ void append_map_json(std::string& out, const Map& map) {
   for (const auto& [name, value] : map) {
     if (!first) out += ',';
     first = false;
-    detail::append_json_string(out, name);
+    append_json_string(out, name);
     out += ':';
     append_value_json(out, value);
   }
@@ -498,7 +499,7 @@ void append_value_json(std::string& out, const Value& value) {
   switch (value.type()) {
     case Type::kS:
       put(out, "{\"S\":");
-      detail::append_json_string(out, value.as_s());
+      append_json_string(out, value.as_s());
       out += '}';
       return;
     case Type::kN:

@@ -1,4 +1,4 @@
-// DynamoDB JSON ("wire format", CONTRACT.md §1) and plain JSON for keys typed by people.
+// DynamoDB JSON ("wire format", docs/formats.md §1) and plain JSON for keys typed by people.
 //
 // Wire: {"id":{"S":"a"},"n":{"N":"1.50"},"b":{"B":"<base64>"},"ss":{"SS":["x"]},...}.
 // Parsing validates what DynamoDB validates and names the attribute path in every error:

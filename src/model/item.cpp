@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/json_writer.h"
 #include "model/codec.h"
 #include "model/detail/access.h"
 #include "model/detail/decimal.h"
@@ -210,6 +211,18 @@ size_t item_size(const Item& item) {
   return n;
 }
 
+bool same_key_schema(const KeySchema& a, const KeySchema& b) {
+  if (a.hash_name != b.hash_name || a.hash_type != b.hash_type) return false;
+  if (a.has_range() != b.has_range()) return false;
+  return !a.has_range() || (a.range_name == b.range_name && a.range_type == b.range_type);
+}
+
+std::string describe_key_schema(const KeySchema& schema) {
+  std::string out = schema.hash_name + " (" + std::string(type_tag(schema.hash_type)) + ")";
+  if (schema.has_range()) out += ", " + schema.range_name + " (" + std::string(type_tag(schema.range_type)) + ")";
+  return out;
+}
+
 Result<Item> extract_key(const Item& item, const KeySchema& schema) {
   Item key;
   DR_TRY(take_key_attribute(item, schema.hash_name, schema.hash_type, "partition key", &key));
@@ -226,7 +239,7 @@ std::string canonical_key_json(const Item& key) {
   for (const Map::value_type* e : SortedEntries(key)) {
     if (!first) out += ',';
     first = false;
-    detail::append_json_string(out, e->first);
+    append_json_string(out, e->first);
     out += ':';
     append_value_json(out, e->second);
   }

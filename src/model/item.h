@@ -12,7 +12,7 @@
 
 namespace dynarep::model {
 
-// DynamoDB's item size limit, attribute names and values together (CONTRACT.md §1).
+// DynamoDB's item size limit, attribute names and values together (docs/formats.md §1).
 constexpr size_t kMaxItemSize = 400 * 1024;
 
 // The item size as DynamoDB counts it, per "DynamoDB item sizes and formats"
@@ -36,6 +36,12 @@ struct KeySchema {
   bool has_range() const { return !range_name.empty(); }
 };
 
+// Whether two tables have the same key: hash key name and type, and the same range key (name
+// and type) or none. (range_type means nothing without a range key, so it is not compared then.)
+bool same_key_schema(const KeySchema& a, const KeySchema& b);
+// "id (S)" or "id (S), sk (N)", for messages about keys.
+std::string describe_key_schema(const KeySchema& schema);
+
 // The key attributes of `item`. Errors name the attribute: missing, of another type than the
 // schema says, or an empty string/binary (DynamoDB rejects empty key values).
 Result<Item> extract_key(const Item& item, const KeySchema& schema);
@@ -43,12 +49,12 @@ Result<Item> extract_key(const Item& item, const KeySchema& schema);
 // Compact wire JSON with top-level attribute names sorted by byte order (UTF-8 code units),
 // values written as append_value_json does, numbers exactly as their text: NOT normalized,
 // so "1.50" and "1.5" give different strings. This names incremental-backup objects
-// (sha256 of this text, CONTRACT.md §4) and is the Kinesis partition key (§3), matching the
+// (sha256 of this text, docs/formats.md §4.2) and is the Kinesis partition key (§3), matching the
 // original tool, which wrote the key it was given. Keys read from DynamoDB come back in
 // DynamoDB's normalized form, so the same key gives the same name.
 std::string canonical_key_json(const Item& key);
 
-// A binary encoding such that two items are equal by CONTRACT.md §1 (operator==) exactly when
+// A binary encoding such that two items are equal by docs/formats.md §1 (operator==) exactly when
 // their encodings are equal: map attributes sorted by name, set members sorted and
 // de-duplicated, numbers normalized (Number::canonical), every length prefixed. Not a wire
 // format: it may change between versions, so never store it.

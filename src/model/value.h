@@ -1,6 +1,6 @@
 // DynamoDB attribute values: the ten types, numbers kept as decimal text, and maps (items).
 //
-// Equality follows CONTRACT.md §1: numbers compare by value ("1.50" == "15E-1"), sets are
+// Equality follows docs/formats.md §1: numbers compare by value ("1.50" == "15E-1"), sets are
 // unordered, map attribute order never matters, lists are ordered. Numbers never go through
 // a double: a Number is its validated decimal text.
 #pragma once
@@ -166,7 +166,7 @@ class Value {
   const bool* try_as_bool() const { return std::get_if<9>(&v_); }
   bool is_null() const { return v_.index() == kNullIndex; }
 
-  // CONTRACT.md §1 equality: numbers by value, sets as sets, maps by name, lists in order.
+  // docs/formats.md §1 equality: numbers by value, sets as sets, maps by name, lists in order.
   friend bool operator==(const Value& a, const Value& b);
 
  private:

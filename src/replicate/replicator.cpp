@@ -74,15 +74,9 @@ Result<model::KeySchema> check_tables(dynamodb::Client* primary, const std::stri
   DR_ASSIGN(dynamodb::TableDescription p, primary->describe_table(primary_table));
   const auto& a = p.key_schema;
   const auto& b = r.key_schema;
-  if (a.hash_name != b.hash_name || a.hash_type != b.hash_type || a.range_name != b.range_name ||
-      (a.has_range() && a.range_type != b.range_type)) {
-    auto show = [](const model::KeySchema& k) {
-      std::string s = fmt::format("{} ({})", k.hash_name, model::type_tag(k.hash_type));
-      if (k.has_range()) s += fmt::format(", {} ({})", k.range_name, model::type_tag(k.range_type));
-      return s;
-    };
+  if (!model::same_key_schema(a, b)) {
     return invalid_input(fmt::format("tables {} and {} have different keys: {} vs {}", primary_table, replica_table,
-                                     show(a), show(b)));
+                                     model::describe_key_schema(a), model::describe_key_schema(b)));
   }
   return p.key_schema;
 }

@@ -1,4 +1,4 @@
-// The replication rule (CONTRACT.md §3), applied a batch at a time:
+// The replication rule (docs/formats.md §3), applied a batch at a time:
 //   - parse each record (stream::parse_change_record); keep the LAST change per key (records for
 //     one key are ordered within a shard, and a batch is one shard's);
 //   - KEYS_ONLY records (and every record with --reread): read the keys from the primary with

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "aws/dates.h"
 #include "aws/errors.h"
 #include "aws/location.h"
 #include "aws/sigv4.h"
@@ -51,40 +52,6 @@ std::optional<ContentRange> parse_content_range(std::string_view value) {
   return ContentRange{*first, *last, *total};
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
-  // IMF-fixdate (RFC 9110 §5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT", the form S3 sends.
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  if (text.size() != 29 || text.substr(3, 2) != ", " || text.substr(25) != " GMT") return std::nullopt;
-  auto num = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
-    int v = 0;
-    for (std::size_t i = pos; i < pos + len; ++i) {
-      if (text[i] < '0' || text[i] > '9') return std::nullopt;
-      v = v * 10 + (text[i] - '0');
-    }
-    return v;
-  };
-  auto day = num(5, 2), year = num(12, 4), hour = num(17, 2), min = num(20, 2), sec = num(23, 2);
-  if (!day || !year || !hour || !min || !sec || text[7] != ' ' || text[11] != ' ' || text[16] != ' ' ||
-      text[19] != ':' || text[22] != ':') {
-    return std::nullopt;
-  }
-  int month = -1;
-  for (int m = 0; m < 12; ++m) {
-    if (text.substr(8, 3) == kMonths[m]) month = m;
-  }
-  if (month < 0 || *day < 1 || *day > 31 || *hour > 23 || *min > 59 || *sec > 60) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = *year - 1900;
-  tm.tm_mon = month;
-  tm.tm_mday = *day;
-  tm.tm_hour = *hour;
-  tm.tm_min = *min;
-  tm.tm_sec = *sec;
-  const std::time_t t = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(t);
-}
-
 bool is_dns_compatible_bucket(std::string_view bucket) {
   if (bucket.size() < 3 || bucket.size() > 63) return false;
   for (char c : bucket) {
@@ -102,7 +69,7 @@ ObjectInfo info_from_headers(const http::Response& resp) {
   if (auto v = resp.header("etag")) info.etag = strip_quotes(*v);
   if (auto v = resp.header("last-modified")) {
     info.last_modified = std::string(*v);
-    info.last_modified_time = parse_http_date(*v);
+    info.last_modified_time = aws::parse_http_date(*v);
   }
   if (auto v = resp.header("content-type")) info.content_type = std::string(*v);
   if (auto v = resp.header("x-amz-version-id")) info.version_id = std::string(*v);

@@ -24,8 +24,6 @@ struct ContentRange {
 };
 // "bytes 0-99/1234"; nullopt unless first <= last < total.
 std::optional<ContentRange> parse_content_range(std::string_view value);
-// IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT".
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);
 // A bucket name usable as a DNS label under TLS: 3-63 of a-z 0-9 '-', no dots, not starting or
 // ending with '-'.
 bool is_dns_compatible_bucket(std::string_view bucket);

@@ -1,5 +1,5 @@
-// ObjectWriter: streaming upload with bounded memory and bounded parts in flight (STYLE.md,
-// "Concurrency": the first worker error is handed back to the producer).
+// ObjectWriter: streaming upload with bounded memory and bounded parts in flight (the
+// first worker error is handed back to the producer).
 //
 // The producer (caller) thread fills one part buffer at a time. A full buffer goes to a queue
 // served by max_parts_in_flight worker threads; the producer blocks while that many parts are

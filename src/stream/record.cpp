@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "aws/dates.h"
+#include "core/json_writer.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
 #include "model/codec.h"
@@ -78,12 +80,6 @@ std::size_t utf16_units(std::string_view s) {
   return n;
 }
 
-int two_digits(std::string_view s, std::size_t at) {
-  if (at + 2 > s.size()) return -1;
-  char a = s[at], b = s[at + 1];
-  if (a < '0' || a > '9' || b < '0' || b > '9') return -1;
-  return (a - '0') * 10 + (b - '0');
-}
 
 }  // namespace
 
@@ -112,11 +108,11 @@ std::string make_keys_only_record(const model::Item& key, ChangeRecord::Event ev
   std::string out;
   out.reserve(240);
   out += "{\"awsRegion\":";
-  detail::append_json_string(out, region);
+  append_json_string(out, region);
   out += ",\"dynamodb\":{\"Keys\":";
   out += model::canonical_key_json(key);
   out += ",\"SequenceNumber\":\"0\",\"SizeBytes\":0,\"StreamViewType\":\"KEYS_ONLY\"},\"eventID\":";
-  detail::append_json_string(out, event_id);
+  append_json_string(out, event_id);
   out += ",\"eventName\":\"";
   out += to_string(event);
   out += "\",\"eventSource\":\"aws:dynamodb\",\"eventVersion\":\"1.0\"}";
@@ -151,60 +147,8 @@ Result<std::chrono::system_clock::time_point> creation_time_from_epoch(double va
 }
 
 Result<std::chrono::system_clock::time_point> creation_time_from_iso8601(std::string_view s) {
-  auto bad = [&] { return invalid_input(fmt::format("\"{}\" is not an ISO 8601 time", s)); };
-  // YYYY-MM-DDTHH:MM:SS
-  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      s[13] != ':' || s[16] != ':') {
-    return bad();
-  }
-  int y1 = two_digits(s, 0), y2 = two_digits(s, 2), mo = two_digits(s, 5), d = two_digits(s, 8);
-  int h = two_digits(s, 11), mi = two_digits(s, 14), sec = two_digits(s, 17);
-  if (y1 < 0 || y2 < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || h > 23 || mi > 59 || sec > 59) {
-    return bad();
-  }
-  std::chrono::year_month_day ymd{std::chrono::year(y1 * 100 + y2), std::chrono::month(static_cast<unsigned>(mo)),
-                                  std::chrono::day(static_cast<unsigned>(d))};
-  if (!ymd.ok()) return bad();
-  std::size_t i = 19;
-  std::int64_t micros = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    int digits = 0;
-    std::int64_t scale = 100000;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      micros += (s[i] - '0') * scale;
-      scale /= 10;
-      ++digits;
-      ++i;
-    }
-    if (digits == 0) return bad();
-  }
-  std::int64_t offset_minutes = 0;
-  if (i < s.size()) {
-    if (s[i] == 'Z' || s[i] == 'z') {
-      ++i;
-    } else if (s[i] == '+' || s[i] == '-') {
-      int sign = s[i] == '-' ? -1 : 1;
-      int oh = two_digits(s, i + 1);
-      std::size_t mpos = i + 3;
-      if (mpos < s.size() && s[mpos] == ':') ++mpos;
-      int om = two_digits(s, mpos);
-      if (oh < 0 || om < 0 || oh > 23 || om > 59) return bad();
-      offset_minutes = sign * (oh * 60 + om);
-      i = mpos + 2;
-    } else {
-      return bad();
-    }
-  }
-  if (i != s.size()) return bad();
-  auto t = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
-           std::chrono::seconds(sec) + std::chrono::microseconds(micros) - std::chrono::minutes(offset_minutes);
-  auto out = detail::system_time_from_micros(
-      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
-  if (!out) {
-    return invalid_input(fmt::format("\"{}\" is outside the years 1677 to 2262 that a time here can hold", s));
-  }
-  return *out;
+  // Streams documents and users' times may leave out the zone (UTC) or use a space.
+  return aws::parse_iso8601(s, aws::Iso8601Syntax{.zone_optional = true, .any_separator = true});
 }
 
 Result<ChangeRecord> parse_change_record(std::string_view data) {

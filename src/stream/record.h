@@ -1,4 +1,4 @@
-// Change records: what one change to one item looks like on the stream (CONTRACT.md §3).
+// Change records: what one change to one item looks like on the stream (docs/formats.md §3).
 //
 // We write KEYS_ONLY records (make_keys_only_record) and read three shapes
 // (parse_change_record):
@@ -54,7 +54,7 @@ struct ChangeRecord {
 std::string_view to_string(ChangeRecord::Event event);
 std::optional<ChangeRecord::Event> parse_event_name(std::string_view name);
 
-// The Data of one KEYS_ONLY record, byte for byte as CONTRACT.md §3 shows it:
+// The Data of one KEYS_ONLY record, byte for byte as docs/formats.md §3 shows it:
 //   {"awsRegion":"<region>","dynamodb":{"Keys":<key>,"SequenceNumber":"0","SizeBytes":0,
 //    "StreamViewType":"KEYS_ONLY"},"eventID":"<32 lower-case hex>","eventName":"INSERT",
 //    "eventSource":"aws:dynamodb","eventVersion":"1.0"}

@@ -1,6 +1,6 @@
 // A confirmed write as the stream learns of it: the item's key, what happened to it, and the
 // identity of its change record (event ID, region), fixed when the write is confirmed so that
-// republishing it later sends the very same record (CONTRACT.md §3).
+// republishing it later sends the very same record (docs/formats.md §3).
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // Where a stream is, as the CLI and applications name it: a stream name plus a region and an
-// optional endpoint override, resolved like table locations (CONTRACT.md §2): the endpoint
+// optional endpoint override, resolved like table locations (docs/formats.md §2): the endpoint
 // flag, else AWS_ENDPOINT_URL_KINESIS, else AWS_ENDPOINT_URL, else Kinesis in the region.
 #pragma once
 

@@ -40,7 +40,7 @@ inline Item parse(std::string_view json) {
   return r.ok() ? std::move(r).value() : Item{};
 }
 
-// An item with every attribute type (CONTRACT.md §1).
+// An item with every attribute type (docs/formats.md §1).
 inline Item rich_item(const std::string& id, int i) {
   return parse(fmt::format(
       R"({{"id":{{"S":"{}"}},"n":{{"N":"{}.5"}},"s":{{"S":"text {} é😀\"\\\n"}},"b":{{"B":"AAEC/w=="}},"ss":{{"SS":["a","b","c{}"]}},)"
@@ -142,7 +142,7 @@ class BackupStackTest : public ::testing::Test {
     return out;
   }
 
-  // Item by item, with model equality (CONTRACT.md §1).
+  // Item by item, with model equality (docs/formats.md §1).
   static void expect_same(const std::map<std::string, Item>& want, const std::map<std::string, Item>& got) {
     EXPECT_EQ(want.size(), got.size());
     size_t shown = 0;

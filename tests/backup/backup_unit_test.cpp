@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "backup/history.h"
+#include "backup/incremental.h"
 #include "backup/manifest.h"
 #include "backup/reader.h"
 #include "backup/restore.h"
@@ -45,6 +46,17 @@ Manifest sample_manifest() {
   m.bytes = 2000;
   m.gzip_bytes = 300;
   return m;
+}
+
+// Users' incremental-backup objects are named by this: the sha256 of the key's JSON, names
+// sorted, the number as written, strings escaped as JSON.stringify does (docs/formats.md §4.2).
+// The hash is pinned (computed outside dynarep), so a drift in the escaping or the key JSON,
+// which would orphan every stored object, fails here.
+TEST(IncrementalObjectName, IsPinnedForATrickyKey) {
+  const model::Item key = parse(R"({"n":{"N":"1.50"},"id":{"S":"a\"\u0001\u2028\ud83d\ude00"}})");
+  EXPECT_EQ(model::canonical_key_json(key),
+            "{\"id\":{\"S\":\"a\\\"\\u0001\xe2\x80\xa8\xf0\x9f\x98\x80\"},\"n\":{\"N\":\"1.50\"}}");
+  EXPECT_EQ(incremental_object_name(key), "ba8370fd8ef8394e3476ecb99ceeb7bf305387880ec7321f91fc035ca33fa2a7");
 }
 
 TEST(BackupManifest, RoundTrips) {

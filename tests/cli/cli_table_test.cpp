@@ -1,4 +1,4 @@
-// The table commands as a user runs them (the built binary, exit codes per CONTRACT.md §5,
+// The table commands as a user runs them (the built binary, exit codes per docs/formats.md §5,
 // stdout data, one clear stderr line per error): tables, table, scan, export, get, delete,
 // put, import; their happy paths and their bad inputs.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// diff without a server: fingerprints follow CONTRACT.md §1 equality, spill files round-trip
+// diff without a server: fingerprints follow docs/formats.md §1 equality, spill files round-trip
 // and clean up, slices are chosen by the documented precedence, record differences read well.
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -455,7 +455,7 @@ TEST_F(DynamoDBFaults, PersistentDelayBeyondTheAttemptTimeoutFailsTransient) {
 
 // ---- idempotency and deadlines --------------------------------------------------------------
 
-// STYLE.md: "a full PutItem may be retried, an UpdateItem ADD may not". The update reaches
+// A full PutItem may be retried, an UpdateItem ADD may not. The update reaches
 // dynalite and only its answer is lost: resending it would add twice.
 TEST_F(DynamoDBFaults, UpdateItemAddWhoseResponseWasLostIsNotAppliedTwice) {
   put_direct(parse(R"({"id":{"S":"counter"},"n":{"N":"0"}})"));

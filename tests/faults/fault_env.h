@@ -14,6 +14,7 @@
 #include "aws/location.h"
 #include "aws/retry.h"
 #include "core/error.h"
+#include "support/aws_clients.h"
 #include "support/fault_proxy.h"
 #include "support/stack.h"
 
@@ -25,33 +26,15 @@ using namespace std::chrono_literals;
 // survived; an unlimited one is seen exactly this many times.
 inline constexpr int kAttempts = 4;
 
-// The SDK-like policy with millisecond delays, so a test with retries takes milliseconds.
-inline aws::RetryPolicy fast_policy(int attempts = kAttempts) {
-  aws::RetryPolicy p;
-  p.max_attempts = attempts;
-  p.base = 1ms;
-  p.throttle_base = 2ms;
-  p.max_backoff = 10ms;
-  p.max_retry_after = 10ms;
-  return p;
-}
+using testing::stack_credentials;
 
-// The stack's credentials (s3rver checks signatures made with them; the others accept any).
-inline std::shared_ptr<aws::CredentialsProvider> stack_credentials() {
-  aws::Credentials c;
-  c.access_key_id = "S3RVER";
-  c.secret_access_key = "S3RVER";
-  return std::make_shared<aws::StaticCredentialsProvider>(c);
-}
+// support/aws_clients.h with this file's default of kAttempts attempts.
+inline aws::RetryPolicy fast_policy(int attempts = kAttempts) { return testing::fast_policy(attempts); }
 
 // An AwsClient for `service` at `url` (the proxy's, or the upstream's for setup and checks).
 inline std::shared_ptr<aws::AwsClient> make_aws(aws::Service service, const std::string& url,
-                                                aws::RetryPolicy policy = fast_policy()) {
-  aws::Endpoint endpoint;
-  endpoint.url = url;
-  endpoint.region = "us-east-1";
-  endpoint.signing_service = std::string(aws::service_name(service));
-  return std::make_shared<aws::AwsClient>(std::move(endpoint), stack_credentials(), policy);
+                                                const aws::RetryPolicy& policy = fast_policy()) {
+  return testing::make_aws(service, url, policy);
 }
 
 // {"rules":[<rule>]} for one rule given as the inside of its JSON object:

@@ -94,12 +94,6 @@ TEST(HashKeyMidpointTest, RejectsBadRanges) {
   EXPECT_EQ(e.error().kind, ErrorKind::kInvalidInput);
 }
 
-TEST(JsonDetailTest, EscapesStrings) {
-  std::string out;
-  detail::append_json_string(out, std::string("a\"b\\c\n\x01\xc3\xa9", 9));
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
-}
-
 TEST(ClientTest, PutRecordsBuildsTheRequestAndReportsEveryEntry) {
   FakeTransport fake;
   fake.answer(R"({"FailedRecordCount":1,"Records":[

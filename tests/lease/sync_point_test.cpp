@@ -8,7 +8,15 @@
 namespace dynarep::lease::sync {
 namespace {
 
+// A build without hooks (Release) must not be made to kill itself by its environment.
+TEST(SyncPointTest, BuildWithoutHooksRefusesEverySpec) {
+  if (kEnabled) GTEST_SKIP() << "built with DYNAREP_TEST_HOOKS";
+  EXPECT_FALSE(install("worker.process.after=kill").ok());
+  EXPECT_FALSE(install("worker.process.after=log").ok());
+}
+
 TEST(SyncPointTest, HandlerSeesTheShard) {
+  if (!kEnabled) GTEST_SKIP() << "built without DYNAREP_TEST_HOOKS";
   std::vector<std::string> seen;
   {
     ScopedHandler h(kAfterCheckpoint, [&](std::string_view shard) { seen.emplace_back(shard); });
@@ -20,6 +28,7 @@ TEST(SyncPointTest, HandlerSeesTheShard) {
 }
 
 TEST(SyncPointTest, SpecsAreChecked) {
+  if (!kEnabled) GTEST_SKIP() << "built without DYNAREP_TEST_HOOKS";
   EXPECT_TRUE(install("worker.process.after=log,lease.renew.before=sleep:1").ok());
   hit("worker.process.after", "s");
   hit("lease.renew.before", "s");
@@ -31,6 +40,7 @@ TEST(SyncPointTest, SpecsAreChecked) {
 }
 
 TEST(SyncPointTest, NthHitOnly) {
+  if (!kEnabled) GTEST_SKIP() << "built without DYNAREP_TEST_HOOKS";
   ASSERT_TRUE(install("x.point=log@2").ok());
   ::testing::internal::CaptureStderr();
   hit("x.point", "a");
@@ -42,6 +52,7 @@ TEST(SyncPointTest, NthHitOnly) {
 }
 
 TEST(SyncPointTest, KillActionKillsTheProcess) {
+  if (!kEnabled) GTEST_SKIP() << "built without DYNAREP_TEST_HOOKS";
   EXPECT_EXIT(
       {
         (void)install("t.kill=kill@2");

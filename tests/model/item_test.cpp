@@ -99,7 +99,7 @@ TEST(Keys, CanonicalKeyJsonIsSortedAndKeepsNumberText) {
   EXPECT_EQ(canonical_key_json(Item{}), "{}");
 }
 
-// Items that are equal by CONTRACT.md §1 but written differently.
+// Items that are equal by docs/formats.md §1 but written differently.
 const std::vector<std::pair<std::string, std::string>> kEqualPairs = {
     {R"({"a":{"S":"x"},"b":{"N":"1.50"}})", R"({"b":{"N":"15E-1"},"a":{"S":"x"}})"},
     {R"({"s":{"SS":["x","y","z"]}})", R"({"s":{"SS":["z","x","y"]}})"},
@@ -214,6 +214,24 @@ TEST(Validate, ItemsBuiltInCode) {
   Item dup_bytes;
   dup_bytes.set("b", Value::BS({"x", "x"}));
   EXPECT_FALSE(validate_item(dup_bytes).ok());
+}
+
+// The one key-schema comparison and printer (diff, restore and replicate all use them).
+TEST(KeySchemaTest, ComparesNamesAndTypesAndIgnoresTheUnusedRangeType) {
+  const KeySchema simple{"id", Type::kS, "", Type::kS};
+  KeySchema simple_other_unused_range_type = simple;
+  simple_other_unused_range_type.range_type = Type::kN;  // no range key: not part of the key
+  const KeySchema composite{"id", Type::kS, "sk", Type::kN};
+  EXPECT_TRUE(same_key_schema(simple, simple_other_unused_range_type));
+  EXPECT_TRUE(same_key_schema(composite, composite));
+  EXPECT_FALSE(same_key_schema(simple, composite));
+  EXPECT_FALSE(same_key_schema(composite, simple));
+  EXPECT_FALSE(same_key_schema(simple, KeySchema{"id", Type::kN, "", Type::kS}));
+  EXPECT_FALSE(same_key_schema(simple, KeySchema{"pk", Type::kS, "", Type::kS}));
+  EXPECT_FALSE(same_key_schema(composite, KeySchema{"id", Type::kS, "sk", Type::kS}));
+  EXPECT_FALSE(same_key_schema(composite, KeySchema{"id", Type::kS, "other", Type::kN}));
+  EXPECT_EQ(describe_key_schema(simple), "id (S)");
+  EXPECT_EQ(describe_key_schema(composite), "id (S), sk (N)");
 }
 
 }  // namespace

@@ -13,9 +13,8 @@
 #include <stdexcept>
 
 #include "http/client.h"
+#include "support/aws_clients.h"
 #include "support/process.h"
-
-extern char** environ;
 
 namespace dynarep::repltest {
 
@@ -30,14 +29,7 @@ aws::RetryPolicy test_policy() {
 }
 
 std::shared_ptr<aws::AwsClient> make_aws(aws::Service service, const std::string& url, aws::RetryPolicy policy) {
-  aws::Endpoint e;
-  e.url = url;
-  e.region = "us-east-1";
-  e.signing_service = std::string(aws::service_name(service));
-  aws::Credentials c;
-  c.access_key_id = "S3RVER";
-  c.secret_access_key = "S3RVER";
-  return std::make_shared<aws::AwsClient>(std::move(e), std::make_shared<aws::StaticCredentialsProvider>(c), policy);
+  return testing::make_aws(service, url, policy);
 }
 
 std::shared_ptr<dynamodb::Client> ddb(const std::string& url) {
@@ -288,23 +280,8 @@ Proc::Proc(std::vector<std::string> args, std::map<std::string, std::string> ext
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, fd, 1);
   posix_spawn_file_actions_adddup2(&fa, fd, 2);
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : extra_env) env[k] = v;
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
   args.insert(args.begin(), program);
-  std::vector<char*> argp;
-  for (auto& a : args) argp.push_back(a.data());
-  argp.push_back(nullptr);
-  int rc = posix_spawn(&pid_, argp[0], &fa, nullptr, argp.data(), envp.data());
+  int rc = testing::spawn_process(pid_, args, fa, extra_env);
   posix_spawn_file_actions_destroy(&fa);
   ::close(fd);
   if (rc != 0) throw std::runtime_error("spawn " + program + ": " + std::strerror(rc));

@@ -94,15 +94,6 @@ TEST(S3Detail, ContentRange) {
   EXPECT_FALSE(detail::parse_content_range("bytes 0/5"));
 }
 
-TEST(S3Detail, HttpDate) {
-  auto t = detail::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
-  ASSERT_TRUE(t);
-  EXPECT_EQ(std::chrono::system_clock::to_time_t(*t), 784111777);
-  EXPECT_FALSE(detail::parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"));
-  EXPECT_FALSE(detail::parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"));
-  EXPECT_FALSE(detail::parse_http_date("Sun, 06 Nov 1994 25:49:37 GMT"));
-}
-
 TEST(S3Detail, InfoFromHeaders) {
   http::Response resp;
   resp.status = 206;

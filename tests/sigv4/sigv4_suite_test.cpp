@@ -1,5 +1,5 @@
-// The published SigV4 test suite (aws-c-auth's tests/aws-signing-test-suite/v4, kept in
-// ../shared/sigv4-test-suite/v4): every case folder is its own test, for the header form (each
+// The published SigV4 test suite (aws-c-auth's tests/aws-signing-test-suite/v4, copied into
+// tests/data/sigv4): every case folder is its own test, for the header form (each
 // stage, then the signed request) and the presigned query form.
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -24,11 +24,11 @@ namespace fs = std::filesystem;
 
 constexpr const char* kMissingSuite = "suite_folder_missing";
 
-// DYNAREP_SOURCE_DIR (set by CI and by developers running from elsewhere) wins over the path
-// compiled in; the suite sits beside the repository in ../shared.
+// DYNAREP_SOURCE_DIR (for a build run against another checkout) wins over the path compiled in;
+// either way the suite is the repository's own test data.
 fs::path suite_dir() {
   if (const char* src = std::getenv("DYNAREP_SOURCE_DIR"); src != nullptr && *src != '\0') {
-    return fs::path(src) / ".." / "shared" / "sigv4-test-suite" / "v4";
+    return fs::path(src) / "tests" / "data" / "sigv4";
   }
   return fs::path(DYNAREP_SIGV4_SUITE_DIR);
 }
@@ -206,7 +206,7 @@ class SigV4SuiteTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     ASSERT_NE(GetParam(), kMissingSuite)
         << "SigV4 test suite not found at " << suite_dir()
-        << " (expected ../shared/sigv4-test-suite/v4 beside the source tree; set DYNAREP_SOURCE_DIR)";
+        << " (expected tests/data/sigv4 in the source tree; set DYNAREP_SOURCE_DIR)";
     ASSERT_NO_THROW(case_ = load_case(GetParam())) << "loading " << (suite_dir() / GetParam());
   }
   std::string expected(const char* file) const {

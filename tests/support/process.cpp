@@ -15,19 +15,8 @@ extern char** environ;
 
 namespace dynarep::testing {
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data,
-                          const std::map<std::string, std::string>& extra_env) {
-  int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
-      pipe2(err_pipe, O_CLOEXEC) != 0) {
-    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-
+int spawn_process(pid_t& pid, const std::vector<std::string>& argv, const posix_spawn_file_actions_t& fa,
+                  const std::map<std::string, std::string>& extra_env) {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv(*e);
@@ -44,9 +33,25 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   std::vector<char*> argp;
   for (auto& a : args) argp.push_back(a.data());
   argp.push_back(nullptr);
+  return posix_spawn(&pid, argp[0], &fa, nullptr, argp.data(), envp.data());
+}
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data,
+                          const std::map<std::string, std::string>& extra_env) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
+      pipe2(err_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+
 
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, argp[0], &fa, nullptr, argp.data(), envp.data());
+  int rc = spawn_process(pid, argv, fa, extra_env);
   posix_spawn_file_actions_destroy(&fa);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);

@@ -18,33 +18,19 @@
 #include "kinesis/client.h"
 #include "model/codec.h"
 #include "stream/record.h"
+#include "support/aws_clients.h"
 #include "support/stack.h"
 
 namespace dynarep::writer::testing {
 
 using namespace std::chrono_literals;
 
-inline aws::RetryPolicy fast_policy(int attempts = 3) {
-  aws::RetryPolicy p;
-  p.max_attempts = attempts;
-  p.base = 1ms;
-  p.throttle_base = 2ms;
-  p.max_backoff = 10ms;
-  p.max_retry_after = 10ms;
-  return p;
-}
+// support/aws_clients.h with this file's default of 3 attempts.
+inline aws::RetryPolicy fast_policy(int attempts = 3) { return dynarep::testing::fast_policy(attempts); }
 
 inline std::shared_ptr<aws::AwsClient> make_aws(aws::Service service, const std::string& url,
-                                                aws::RetryPolicy policy = fast_policy()) {
-  aws::Endpoint endpoint;
-  endpoint.url = url;
-  endpoint.region = "us-east-1";
-  endpoint.signing_service = std::string(aws::service_name(service));
-  aws::Credentials c;
-  c.access_key_id = "S3RVER";
-  c.secret_access_key = "S3RVER";
-  return std::make_shared<aws::AwsClient>(std::move(endpoint), std::make_shared<aws::StaticCredentialsProvider>(c),
-                                          policy);
+                                                const aws::RetryPolicy& policy = fast_policy()) {
+  return dynarep::testing::make_aws(service, url, policy);
 }
 
 inline std::shared_ptr<dynamodb::Client> dynamo(const std::string& url = dynarep::testing::local_stack().dynamodb) {

@@ -1,5 +1,5 @@
 // Bounded parallelism for the backup module: a fixed number of threads work through indexes;
-// the first error stops the others and is returned (STYLE.md: bounded parallelism, the first
+// the first error stops the others and is returned (bounded parallelism: the first
 // worker error handed back to the coordinator).
 #pragma once
 

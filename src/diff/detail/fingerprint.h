@@ -1,5 +1,5 @@
 // 128-bit identities for keys and items, computed from model::canonical_bytes so that equal
-// items (CONTRACT.md §1: numbers by value, sets and maps unordered) get equal fingerprints.
+// items (docs/formats.md §1: numbers by value, sets and maps unordered) get equal fingerprints.
 //
 // Each half comes from a different 64-bit hash function over the same bytes: model's
 // multiply-fold hash_bytes and an xxHash64-style word hash (below). Two unrelated functions,

@@ -1,5 +1,5 @@
-// Internals of the Kinesis client that its tests use: JSON string escaping for request bodies
-// and the base64 wrappers for record data.
+// Internals of the Kinesis client that its tests use: the base64 wrappers for record data.
+// (Request bodies escape strings with core's append_json_string.)
 #pragma once
 
 #include <optional>
@@ -7,10 +7,6 @@
 #include <string_view>
 
 namespace dynarep::kinesis::detail {
-
-// Appends `s` as a JSON string literal (quotes included). Bytes >= 0x80 pass through: the
-// text is expected to be UTF-8 and the service validates it.
-void append_json_string(std::string& out, std::string_view s);
 
 std::string base64(std::string_view bytes);
 // nullopt when `text` is not valid base64.

@@ -1,7 +1,5 @@
-// JSON string output. The escaping matches JavaScript's JSON.stringify (what the original
-// Node tools wrote, and what names incremental-backup objects through a SHA-256 of the key's
-// JSON, CONTRACT.md §4): `"` and `\` escaped, \b \f \n \r \t by name, other control characters
-// below 0x20 as \u00xx with lowercase hex; everything else, UTF-8 included, passed through.
+// Quoted strings for error messages. The escaping is core's append_json_string (JavaScript's
+// JSON.stringify, docs/formats.md §4), which model code calls directly for JSON output.
 #pragma once
 
 #include <cstddef>
@@ -9,9 +7,6 @@
 #include <string_view>
 
 namespace dynarep::model::detail {
-
-// Appends `s` as a quoted JSON string.
-void append_json_string(std::string& out, std::string_view s);
 
 // For error messages: `s` as a quoted JSON string, cut to about `max_bytes` with "..." so a
 // 400 KB value does not end up in a log line.

@@ -1,4 +1,4 @@
-// Internals shared by the record and Lambda event parsers: member lookup and JSON strings.
+// Internals shared by the record and Lambda event parsers: member lookup and times.
 #pragma once
 
 #include <simdjson.h>
@@ -20,8 +20,5 @@ std::optional<simdjson::dom::element> field_either(simdjson::dom::object obj, st
 // system_clock counts 64-bit nanoseconds: it spans only 1677-09-21 to 2262-04-11. The time
 // `micros` after the epoch, or nullopt outside that span (where converting would overflow).
 std::optional<std::chrono::system_clock::time_point> system_time_from_micros(std::int64_t micros);
-
-// Appends `s` as a quoted JSON string, escaped as JavaScript's JSON.stringify does.
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace dynarep::stream::detail
