@@ -23,10 +23,6 @@ namespace {
 
 using std::chrono::system_clock;
 
-bool is_hex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
 // `n` in positional notation, no exponent ("1e+21" -> "1000000000000000000000", "15E-1" ->
 // "1.5"), from its normalized text.
@@ -82,6 +78,11 @@ std::vector<model::Item> key_spellings(const model::Item& key) {
 }
 
 }  // namespace
+
+bool is_incremental_object_name(std::string_view s) {
+  if (s.size() != 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 std::string incremental_object_name(const model::Item& key) {
   return crypto::sha256_hex(model::canonical_key_json(key));
@@ -324,7 +325,7 @@ Status for_each_incremental_body(Storage& storage, const Location& table_dir, in
     return {};
   };
   DR_TRY(storage.for_each(table_dir, false, "", [&](const ListedEntry& e) -> Status {
-    if (!is_hex64(e.name)) return {};
+    if (!is_incremental_object_name(e.name)) return {};
     chunk.push_back(e);
     chunk_bytes += e.size;
     if (chunk.size() >= kMaxChunkObjects || chunk_bytes >= kMaxChunkBytes) return flush();

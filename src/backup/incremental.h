@@ -40,6 +40,8 @@ namespace dynarep::backup {
 
 // sha256 hex of model::canonical_key_json(key).
 std::string incremental_object_name(const model::Item& key);
+// Whether a listed name is an item object's (64 lower-case hex digits), not history/ or other.
+bool is_incremental_object_name(std::string_view name);
 // `<dest>/<table>`.
 Location incremental_table_dir(const Location& dest, const std::string& table);
 

@@ -303,11 +303,6 @@ class ObjectReader {
 
 // --- detection --------------------------------------------------------------------------------
 
-bool is_hex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 Result<Manifest> load_manifest(Storage& storage, const Location& loc) {
   DR_ASSIGN(std::string body, storage.read_all(loc, size_t{16} << 20));
   return parse_manifest(body, display(loc));
@@ -613,7 +608,7 @@ Result<SourcePlan> detect_source(Storage& storage, const Location& src) {
     return is_segment_name(e.name) || e.name == kJobManifestName || parse_segment_manifest_name(e.name).has_value();
   });
   if (job_like) return plan_backup_job(storage, dir, entries);
-  bool incremental = std::any_of(entries.begin(), entries.end(), [](const ListedEntry& e) { return is_hex64(e.name); });
+  bool incremental = std::any_of(entries.begin(), entries.end(), [](const ListedEntry& e) { return is_incremental_object_name(e.name); });
   if (incremental) {
     SourcePlan plan;
     plan.format = SourceFormat::kIncremental;
