@@ -76,7 +76,10 @@ class IncrementalBackupCommand final : public Command {
                    "Records that can never be applied (malformed, keys that do not fit the table) go to DIR "
                    "(DIR/<shard>.jsonl) or s3://bucket/prefix, as the replicator's dead letters (default: logged only)");
     app.add_option("--parallel", parallel_, "S3 writes in flight per batch (default 8)")->check(CLI::Range(1, 128));
-    app.add_option("--from", from_, "Where shards without a checkpoint start: trim-horizon (default) or latest");
+    app.add_option("--start-at", start_at_,
+                   "Where shards without a checkpoint start: TRIM_HORIZON (default), LATEST, or a time (ISO 8601 or "
+                   "epoch milliseconds), as for replicate");
+    app.add_option("--from", start_at_, "Old spelling of --start-at (trim-horizon or latest)");
     app.add_option("--until-idle", idle_,
                    "Stop after this many seconds with every shard caught up and no records (default: run until signalled)");
     app.add_option("--kinesis-endpoint", kinesis_endpoint_, "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS ...)");
@@ -91,7 +94,8 @@ class IncrementalBackupCommand final : public Command {
     auto dest = parse_dest(dest_);
     if (!dest.ok()) return usage_error(io, name(), dest.error().describe());
     if (event_.empty() && stream_.empty()) return usage_error(io, name(), "give --stream NAME, or --event FILE");
-    if (from_ != "trim-horizon" && from_ != "latest") return usage_error(io, name(), "--from is trim-horizon or latest");
+    auto start = parse_start_position(start_at_, "--start-at");
+    if (!start.ok()) return usage_error(io, name(), start.error().message);
     // The table's key: records whose keys do not fit it are dead-lettered, never sent to
     // BatchGetItem (one bad key there fails the call, and the shard would retry forever).
     auto desc = t->client->describe_table(t->table());
@@ -138,7 +142,7 @@ class IncrementalBackupCommand final : public Command {
     cfg.stream = stream_;
     cfg.lease_table = lease_table_.empty() ? lease::default_lease_table(stream_) + "-backup" : lease_table_;
     cfg.worker_id = worker_id_;
-    if (from_ == "latest") cfg.initial_position = lease::StartPosition::latest();
+    cfg.initial_position = *start;
     lease::Worker worker(cfg, kinesis, *t->client, processor, SystemClock::instance());
     if (!quiet_) {
       io.err << fmt::format("incremental-backup: {} -> {} (stream {}, lease table {}, worker {}{})\n", t->display(),
@@ -222,7 +226,7 @@ class IncrementalBackupCommand final : public Command {
 
   std::string primary_, stream_, dest_, lease_table_, worker_id_, event_, endpoint_, s3_endpoint_, kinesis_endpoint_,
       dead_letter_;
-  std::string from_ = "trim-horizon";
+  std::string start_at_ = "TRIM_HORIZON";
   int parallel_ = 8;
   double idle_ = 0;
   bool history_ = false, reread_ = false, quiet_ = false;

@@ -1,5 +1,8 @@
 #include "cli/common.h"
 
+#include "replicate/turnover.h"
+
+#include <cctype>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -93,6 +96,20 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::str
   if (unit == "s") return std::chrono::milliseconds(v * 1000);
   if (unit == "m") return std::chrono::milliseconds(v * 60000);
   return Error(ErrorKind::kInvalidInput, "Usage", fmt::format("{} \"{}\": the unit must be ms, s or m", option, text));
+}
+
+Result<lease::StartPosition> parse_start_position(std::string_view text, std::string_view option) {
+  std::string norm;
+  for (char c : text) norm += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (norm.empty() || norm == "TRIM_HORIZON") return lease::StartPosition::trim_horizon();
+  if (norm == "LATEST") return lease::StartPosition::latest();
+  auto t = replicate::parse_turnover_time(text);
+  if (!t.ok()) {
+    return Error(ErrorKind::kInvalidInput, "Usage",
+                 fmt::format("{} \"{}\": expected TRIM_HORIZON, LATEST or a time (ISO 8601 or epoch milliseconds)",
+                             option, text));
+  }
+  return lease::StartPosition::at_timestamp(*t);
 }
 
 }  // namespace dynarep::cli

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "aws/location.h"
+#include "lease/worker.h"
 #include "cli/command.h"
 #include "core/error.h"
 #include "dynamodb/client.h"
@@ -41,6 +42,9 @@ void add_location_options(CLI::App& app, std::string& location, std::string& end
 void add_endpoint_option(CLI::App& app, std::string& endpoint);
 // A duration option: "200ms", "10s", "2m". The error names the option and says what is expected.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view option);
+// --start-at (replicate, incremental-backup): TRIM_HORIZON, LATEST (either case, '-' or '_'), or
+// a time (ISO 8601 or epoch milliseconds). The error names the option.
+Result<lease::StartPosition> parse_start_position(std::string_view text, std::string_view option);
 
 // Prints "dynarep <command>: <error>" and returns the exit code for it: 2 for a usage error
 // (bad argument), 3 otherwise.

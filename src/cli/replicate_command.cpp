@@ -266,15 +266,7 @@ class ReplicateCommand final : public Command {
     if (c.lease_duration < 300ms) return usage("--lease-duration must be at least 300ms");
     c.max_records = max_records_;
     c.max_leases = max_leases_;
-    if (start_at_.empty() || start_at_ == "TRIM_HORIZON") {
-      c.initial_position = lease::StartPosition::trim_horizon();
-    } else if (start_at_ == "LATEST") {
-      c.initial_position = lease::StartPosition::latest();
-    } else {
-      auto t = replicate::parse_turnover_time(start_at_);
-      if (!t.ok()) return usage("--start-at: expected TRIM_HORIZON, LATEST or a time (ISO 8601 or epoch ms)");
-      c.initial_position = lease::StartPosition::at_timestamp(*t);
-    }
+    DR_ASSIGN(c.initial_position, parse_start_position(start_at_, "--start-at"));
     (void)primary;
     return c;
   }

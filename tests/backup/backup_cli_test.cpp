@@ -327,6 +327,14 @@ TEST_F(BackupCliTest, BackfillThenStreamConsumerUntilIdle) {
   EXPECT_EQ(listed->size(), 30u);
 }
 
+// incremental-backup spells its start position as replicate does.
+TEST_F(BackupCliTest, IncrementalBackupStartAtIsSpelledAsReplicates) {
+  auto r = run_dynarep({"incremental-backup", "--primary", "us-east-1/whatever-table", "--stream", "s", s3url("x"),
+                        "--start-at", "yesterday"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r.err, "--start-at \"yesterday\": expected TRIM_HORIZON, LATEST or a time")) << r.err;
+}
+
 // A drain (`--until-idle`) after the workers were stopped: one shard's lease is still held by a
 // worker that died without releasing it. The drain used to see the shard it held caught up and
 // stop, leaving the other shard's changes out of the backup; it now waits for the lease to
