@@ -249,18 +249,18 @@ sampler() {
   : > "$work/sampler.max"
   local samples=0 end=$((SECONDS + seconds + 400))
   while [[ ! -e "$work/sampler.stop" ]] && ((SECONDS < end)); do
-    if "$D" scan "$replica" --consistent --quiet > "$work/sampler.scan" 2>> "$work/sampler.err"; then
-      awk -v now="$(date +%T)" -v regs="$work/sampler.regressions" '
-        FNR == NR { max[$1] = $2; next }
+    if "$D" scan "$replica" --consistent --quiet > "$work/sampler.scan" 2>> "$work/sampler.err" &&
+      awk -v now="$(date +%T)" -v regs="$work/sampler.regressions" -v out="$work/sampler.max.next" '
+        FILENAME == ARGV[1] { max[$1] = $2; next }
         match($0, /"id":\{"S":"[^"]*"\}/) {
-          id = substr($0, RSTART + 12, RLENGTH - 14)
+          id = substr($0, RSTART + 11, RLENGTH - 13)
           if (!match($0, /"round":\{"N":"[0-9]+"\}/)) next
-          r = substr($0, RSTART + 13, RLENGTH - 15) + 0
-          if (id in max && r < max[id]) { printf "%s %s seen %d now %d\n", now, id, max[id], r >> regs; continue }
+          r = substr($0, RSTART + 14, RLENGTH - 16) + 0
+          if (id in max && r < max[id]) { printf "%s %s seen %d now %d\n", now, id, max[id], r >> regs; next }
           if (!(id in max) || r > max[id]) max[id] = r
         }
-        END { for (k in max) print k, max[k] > (FILENAME ".next") }' "$work/sampler.max" "$work/sampler.scan"
-      mv "$work/sampler.scan.next" "$work/sampler.max"
+        END { printf "" > out; for (k in max) print k, max[k] > out }' "$work/sampler.max" "$work/sampler.scan" 2>> "$work/sampler.err"; then
+      mv "$work/sampler.max.next" "$work/sampler.max"
       samples=$((samples + 1))
       echo "$samples" > "$work/sampler.count"
     fi
@@ -485,7 +485,7 @@ cat << EOF
 writes             $writes puts + $deletes deletes in batches of $batch over $keys keys ($retries batches retried after a reported failure)
 kills              $kills ($(awk '{print $2 "/" $3}' "$work/kills" 2> /dev/null | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//'))
 pauses             $pauses ($(awk '$3 == "STOP" {print $2 "/" $4}' "$work/pauses" 2> /dev/null | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')); $exits exits after a resume, restarted
-reshards           $reshards ($(awk '{$1 = ""; print}' "$work/reshards" 2> /dev/null | awk '{printf "%s %s; ", $1, $3 == "FAILED" ? "FAILED" : $3 " " $5}' | sed 's/; $//'))
+reshards           $reshards ($(awk '{ if ($3 == "FAILED") printf "%s FAILED; ", $2; else if ($2 == "split") printf "split %s; ", $5; else printf "merge %s + %s; ", $5, $7 }' "$work/reshards" 2> /dev/null | sed 's/; $//'))
 faults injected    DynamoDB $ddb_faults of $ddb_total requests ($ddb_kinds)
                    DynamoDB (replicators) $ddbr_faults of $ddbr_total requests ($ddbr_kinds); replica writes held ${delay_ms} ms: $held BatchWriteItem
                    Kinesis  $kin_faults of $kin_total requests ($kin_kinds)
@@ -506,6 +506,11 @@ if [[ $backup_exit != 0 || "$backup_discrepancies" != 0 ]]; then
   echo "FAIL: the incremental backup differs from the primary" >&2
   head -c 2000 "$work/diff-backup.json" >&2
   tail -n 20 "$work/diff-backup.err" >&2
+  exit 1
+fi
+if ((samples < 3)); then
+  echo "FAIL: the regression sampler completed only $samples scans of the replica; its errors:" >&2
+  tail -n 5 "$work/sampler.err" >&2
   exit 1
 fi
 if [[ "$regressions" != 0 ]]; then
