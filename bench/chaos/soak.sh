@@ -7,13 +7,26 @@
 #     shards through their lease tables;
 #   - every one of them talks to DynamoDB, Kinesis and S3 through fault-proxy
 #     (tools/fault-proxy), which throttles, fails, drops, resets and delays requests at random;
-#   - all workers but one are killed at random (SIGKILL or SIGTERM) and restarted;
+#   - all workers but one are killed at random (SIGKILL or SIGTERM) and restarted, or paused
+#     (SIGSTOP) for longer than their lease and resumed (SIGCONT): replicators (3 s lease) 4-8 s,
+#     backup workers (10 s lease) 11-15 s; a paused worker is alive and is not restarted, a
+#     worker that exits after its resume is restarted like a killed one (and counted);
+#   - with SOAK_HOLD_PERCENT, the replicators' DynamoDB proxy also holds some replica
+#     BatchWriteItem requests for 4-5 s, longer than the 3 s lease, so a write can land after its
+#     worker lost the shard (closed only by the transaction fence, which dynalite lacks);
+#   - the stream is resharded while the writer runs: a split at 1/3 of the run, a merge of two
+#     adjacent open shards at 2/3 (aws kinesis split-shard / merge-shards on the direct endpoint);
+#   - a sampler scans the replica every ~1 s and remembers, per key, the highest `round` (the
+#     writer's batch counter, strictly increasing over time) it saw; a present key with a lower
+#     round than seen before is a regression (a deleted key is not, one back with a lower round is);
 #   - the surviving replicator's RSS and open descriptors are sampled all along.
 # At the end the faults stop, the writer stops, and:
 #   - diff-tables (no repair) must report 0 discrepancies between primary and replica;
 #   - the incremental backup, drained and folded by incremental-snapshot, restored into a new
 #     table, must equal the primary (diff-tables: 0).
-# Exits 0 only then. Prints the figures: writes, kills, faults injected, discrepancies, RSS, fds.
+#   - the sampler must have observed no regression.
+# Exits 0 only then. Prints the figures: writes, kills, pauses, reshards, faults injected,
+# discrepancies, regressions, RSS, fds.
 #
 #   bench/chaos/soak.sh [SECONDS]     default 300; the CI test runs a short one (tests/chaos)
 # Environment:
@@ -26,6 +39,13 @@
 #   SOAK_FAULT_SCALE=F             multiplies every fault probability (default 1)
 #   SOAK_SEED=N                    seed for the proxies and the chaos (default: the pid)
 #   SOAK_SHARDS=N                  stream shards (default 3)
+#   SOAK_STOP_PERCENT=N            share of the chaos events that pause instead of kill (default 35;
+#                                  the first event is always a pause)
+#   SOAK_RESHARD=0                 no split/merge during the run
+#   SOAK_HOLD_PERCENT=N            % of replica writes held 4-5 s, past the lease (default 0: on
+#                                  dynalite, without the transaction fence, a held write can land
+#                                  late; see the comment at the rule)
+#   SOAK_KEEP=1                    keep the work directory (logs, kills, pauses, regressions)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-300}
@@ -37,6 +57,9 @@ kill_every=${SOAK_KILL_EVERY:-7}
 scale=${SOAK_FAULT_SCALE:-1}
 seed=${SOAK_SEED:-$$}
 shards=${SOAK_SHARDS:-3}
+stop_percent=${SOAK_STOP_PERCENT:-35}
+reshard=${SOAK_RESHARD:-1}
+hold_percent=${SOAK_HOLD_PERCENT:-0}
 RANDOM=$seed
 
 D=${DYNAREP:-}
@@ -97,6 +120,7 @@ start_proxy() {  # name target -> sets ${name}_port ${name}_control
   printf -v "${name}_control" '%s' "http://127.0.0.1:${BASH_REMATCH[2]}"
 }
 start_proxy ddb "$direct_ddb"
+start_proxy ddbr "$direct_ddb"   # the replicators' own, with the replica writes held past a lease
 start_proxy kin "$direct_kin"
 start_proxy s3 "$direct_s3"
 
@@ -109,6 +133,17 @@ ddb_rules='{"rules":[
  {"name":"500","fault":"status","status":500,"probability":'$(p 0.02)'},
  {"name":"crc","fault":"corrupt_crc32","probability":'$(p 0.01)'},
  {"name":"slow","fault":"delay","ms":300,"probability":'$(p 0.02)'}]}'
+# The replicators' DynamoDB calls: their only BatchWriteItem is the replica write (the primary
+# is read with BatchGetItem, the leases are UpdateItem). With SOAK_HOLD_PERCENT > 0 some are held
+# 4-5 s before they are forwarded, longer than the 3 s lease: a write already sent can reach the
+# replica after the shard moved. dynalite has no TransactWriteItems, so the replicators here run
+# with the write deadline alone (docs/replication.md, "Lease handover"), which cannot stop a
+# request already in flight: expect the sampler to report such a regression now and then. The
+# fence that closes this window needs transactions (AWS, moto: tests/replicate/fence_moto_test).
+delay_ms=$((4000 + RANDOM % 1001))
+hold_p=$(awk -v h="$hold_percent" 'BEGIN { printf "%.4f", h / 100 }')
+ddbr_rules='{"rules":[
+ {"name":"replica-write-past-lease","match":{"target":"DynamoDB_20120810.BatchWriteItem"},"fault":"delay","ms":'$delay_ms',"probability":'$(p "$hold_p")'},'${ddb_rules#'{"rules":['}
 kin_rules='{"rules":[
  {"name":"throttle-get","match":{"target":"Kinesis_20131202.GetRecords"},"fault":"throttle","probability":'$(p 0.05)'},
  {"name":"throttle-put","match":{"target":"Kinesis_20131202.PutRecords"},"fault":"throttle","probability":'$(p 0.05)'},
@@ -126,6 +161,8 @@ set_rules() { curl -sf -X POST "$1/rules" -d "$2" > /dev/null || { echo "soak: p
 faulty_env=(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port" AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$kin_port"
   AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3_port")
 faulty() { env "${faulty_env[@]}" "$@"; }
+replicator_env=(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddbr_port" AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$kin_port"
+  AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3_port")
 
 # ---- tables, stream ---------------------------------------------------------------------------
 tag=soak-$(date +%s)-$$
@@ -143,6 +180,7 @@ for t in "$tag-primary" "$tag-replica" "$tag-restored"; do describe "$t" | "$D" 
 log "tables $tag-{primary,replica,restored}, stream $stream ($shards shards), dynarep $D, seed $seed"
 
 set_rules "$ddb_control" "$ddb_rules"
+set_rules "$ddbr_control" "$ddbr_rules"
 set_rules "$kin_control" "$kin_rules"
 set_rules "$s3_control" "$s3_rules"
 
@@ -152,9 +190,11 @@ set_rules "$s3_control" "$s3_rules"
 start_slot() {
   local name=$1
   shift
+  local envs=("${faulty_env[@]}")
+  [[ $name == r* ]] && envs=("${replicator_env[@]}")
   # env execs the worker, so $! is the worker itself (a backgrounded function would be a
   # subshell, and a kill would orphan the worker instead of stopping it).
-  env "${faulty_env[@]}" "$@" >> "$work/$name.log" 2>&1 &
+  env "${envs[@]}" "$@" >> "$work/$name.log" 2>&1 &
   echo $! > "$work/slot-$name.pid"
 }
 replicator_cmd() {
@@ -211,6 +251,85 @@ writer &
 writer_pid=$!
 pids_to_stop+=("$writer_pid")
 
+# ---- regression sampler -----------------------------------------------------------------------
+# Every ~1 s: a consistent scan of the replica (direct endpoint, no faults), and per key the
+# highest `round` seen so far (sampler.max: "key round"). A present key whose round is lower than
+# one seen before is a regression (sampler.regressions: "time key seen_round now_round").
+sampler() {
+  : > "$work/sampler.max"
+  local samples=0 end=$((SECONDS + seconds + 400))
+  while [[ ! -e "$work/sampler.stop" ]] && ((SECONDS < end)); do
+    if "$D" scan "$replica" --consistent --quiet > "$work/sampler.scan" 2>> "$work/sampler.err" &&
+      awk -v now="$(date +%T)" -v regs="$work/sampler.regressions" -v out="$work/sampler.max.next" '
+        FILENAME == ARGV[1] { max[$1] = $2; next }
+        match($0, /"id":\{"S":"[^"]*"\}/) {
+          id = substr($0, RSTART + 11, RLENGTH - 13)
+          if (!match($0, /"round":\{"N":"[0-9]+"\}/)) next
+          r = substr($0, RSTART + 14, RLENGTH - 16) + 0
+          if (id in max && r < max[id]) { printf "%s %s seen %d now %d\n", now, id, max[id], r >> regs; next }
+          if (!(id in max) || r > max[id]) max[id] = r
+        }
+        END { printf "" > out; for (k in max) print k, max[k] > out }' "$work/sampler.max" "$work/sampler.scan" 2>> "$work/sampler.err"; then
+      mv "$work/sampler.max.next" "$work/sampler.max"
+      samples=$((samples + 1))
+      echo "$samples" > "$work/sampler.count"
+    fi
+    sleep 1
+  done
+}
+touch "$work/sampler.regressions"
+sampler &
+sampler_pid=$!
+pids_to_stop+=("$sampler_pid")
+
+# ---- resharding (direct Kinesis endpoint, not through the proxy) -------------------------------
+kinesis() { aws --endpoint-url "$direct_kin" --region us-east-1 --output json kinesis "$@"; }
+wait_stream_active() {
+  for _ in $(seq 1 60); do
+    [[ $(kinesis describe-stream --stream-name "$stream" --query StreamDescription.StreamStatus --output text 2> /dev/null) == ACTIVE ]] && return 0
+    sleep 0.5
+  done
+  echo "soak: stream $stream not ACTIVE after 30 s" >&2
+  return 1
+}
+# split: the open shard with the widest hash range, at its middle; merge: the first two adjacent
+# open shards. Prints the aws arguments.
+reshard_args() {
+  kinesis describe-stream --stream-name "$stream" | node -e '
+    let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
+      const open = JSON.parse(s).StreamDescription.Shards
+        .filter(x => !x.SequenceNumberRange.EndingSequenceNumber)
+        .map(x => ({id: x.ShardId, lo: BigInt(x.HashKeyRange.StartingHashKey), hi: BigInt(x.HashKeyRange.EndingHashKey)}))
+        .sort((a, b) => (a.lo < b.lo ? -1 : 1));
+      if (process.argv[1] === "split") {
+        const w = open.reduce((a, b) => (b.hi - b.lo > a.hi - a.lo ? b : a));
+        console.log(`split-shard --shard-to-split ${w.id} --new-starting-hash-key ${(w.lo + w.hi + 1n) / 2n}`);
+      } else {
+        for (let i = 0; i + 1 < open.length; i++)
+          if (open[i].hi + 1n === open[i + 1].lo) {
+            console.log(`merge-shards --shard-to-merge ${open[i].id} --adjacent-shard-to-merge ${open[i + 1].id}`);
+            return;
+          }
+        process.exit(1);
+      }
+    })' "$1"
+}
+reshards=0
+do_reshard() {
+  local args
+  wait_stream_active || return 0
+  args=$(reshard_args "$1") || { log "reshard $1: no candidate shards"; return 0; }
+  # shellcheck disable=SC2086
+  if kinesis $args --stream-name "$stream" >> "$work/reshard.log" 2>&1; then
+    reshards=$((reshards + 1))
+    echo "$SECONDS $1 $args" >> "$work/reshards"
+    log "reshard: $args"
+  else
+    log "reshard $1 failed (see reshard.log)"
+    echo "$SECONDS $1 FAILED $args" >> "$work/reshards"
+  fi
+}
+
 # ---- chaos and sampling -----------------------------------------------------------------------
 sample() {
   local pid
@@ -220,39 +339,109 @@ sample() {
   fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2> /dev/null | wc -l)
   echo "$SECONDS $rss $fds" >> "$work/r1.samples"
 }
+restart_slot() {
+  case $1 in
+    r*) # shellcheck disable=SC2046
+      start_slot "$1" $(replicator_cmd "$1") ;;
+    b*) # shellcheck disable=SC2046
+      start_slot "$1" $(backup_cmd "$1") ;;
+  esac
+}
+# alive: the process exists and is not a zombie (a stopped one, state T, is alive).
+slot_alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$(cat "$work/slot-$1.pid")/stat" 2> /dev/null) || return 1
+  [[ -n "$st" && "$st" != Z ]]
+}
+declare -A paused_until=()
 kills=0
+pauses=0
+exits=0
 next_kill=$((SECONDS + kill_every))
+split_at=$((SECONDS + seconds / 3))
+merge_at=$((SECONDS + 2 * seconds / 3))
+first_event=1
 while kill -0 "$writer_pid" 2> /dev/null; do
   sample
   kill -0 "$(cat "$work/slot-r1.pid")" 2> /dev/null || { echo "soak: the replicator r1 died; its log:" >&2; tail -n 30 "$work/r1.log" >&2; exit 1; }
+  # resume the paused workers whose time is up
+  for v in "${!paused_until[@]}"; do
+    if ((SECONDS >= paused_until[$v])); then
+      kill -s CONT "$(cat "$work/slot-$v.pid")" 2> /dev/null || true
+      echo "$SECONDS $v CONT" >> "$work/pauses"
+      unset "paused_until[$v]"
+    fi
+  done
+  # the supervisor: a worker that exited by itself (after a resume: WorkerIdInUse, lost leases)
+  # is restarted like a killed one
+  for v in "${victims[@]}"; do
+    [[ -n "${paused_until[$v]:-}" ]] && continue
+    if ! slot_alive "$v"; then
+      vpid=$(cat "$work/slot-$v.pid")
+      wait "$vpid" 2> /dev/null && rc=0 || rc=$?
+      exits=$((exits + 1))
+      echo "$SECONDS $v exit $rc" >> "$work/exits"
+      log "worker $v (pid $vpid) exited by itself ($rc); restarting it"
+      restart_slot "$v"
+    fi
+  done
+  if [[ $reshard == 1 ]] && ((split_at > 0 && SECONDS >= split_at)); then
+    split_at=0
+    do_reshard split
+  fi
+  if [[ $reshard == 1 ]] && ((merge_at > 0 && SECONDS >= merge_at)); then
+    merge_at=0
+    do_reshard merge
+  fi
   if ((SECONDS >= next_kill)); then
-    victim=${victims[$((RANDOM % ${#victims[@]}))]}
-    vpid=$(cat "$work/slot-$victim.pid")
-    if ((RANDOM % 2)); then sig=KILL; else sig=TERM; fi
-    kill -s "$sig" "$vpid" 2> /dev/null || true
-    wait "$vpid" 2> /dev/null || true
-    kills=$((kills + 1))
-    echo "$SECONDS $victim $sig" >> "$work/kills"
-    sleep 1
-    case $victim in
-      r*) # shellcheck disable=SC2046
-        start_slot "$victim" $(replicator_cmd "$victim") ;;
-      b*) # shellcheck disable=SC2046
-        start_slot "$victim" $(backup_cmd "$victim") ;;
-    esac
+    candidates=()
+    for v in "${victims[@]}"; do [[ -z "${paused_until[$v]:-}" ]] && candidates+=("$v"); done
+    if ((${#candidates[@]} > 0)); then
+      victim=${candidates[$((RANDOM % ${#candidates[@]}))]}
+      vpid=$(cat "$work/slot-$victim.pid")
+      if ((first_event)) || ((RANDOM % 100 < stop_percent)); then
+        if ((first_event)); then victim=${candidates[$((RANDOM % 2))]}; vpid=$(cat "$work/slot-$victim.pid"); fi
+        # longer than the lease: replicators 3 s -> 4-8 s, backup workers 10 s -> 11-15 s
+        case $victim in
+          r*) hold=$((4 + RANDOM % 5)) ;;
+          *) hold=$((11 + RANDOM % 5)) ;;
+        esac
+        kill -s STOP "$vpid" 2> /dev/null || true
+        paused_until[$victim]=$((SECONDS + hold))
+        pauses=$((pauses + 1))
+        echo "$SECONDS $victim STOP ${hold}s" >> "$work/pauses"
+      else
+        if ((RANDOM % 2)); then sig=KILL; else sig=TERM; fi
+        kill -s "$sig" "$vpid" 2> /dev/null || true
+        wait "$vpid" 2> /dev/null || true
+        kills=$((kills + 1))
+        echo "$SECONDS $victim $sig" >> "$work/kills"
+        sleep 1
+        restart_slot "$victim"
+      fi
+      first_event=0
+    fi
     next_kill=$((SECONDS + kill_every / 2 + RANDOM % (kill_every + 1)))
   fi
   sleep 1
 done
 wait "$writer_pid"
+# resume whoever is still paused: the end of the run needs every worker able to stop
+for v in "${!paused_until[@]}"; do
+  kill -s CONT "$(cat "$work/slot-$v.pid")" 2> /dev/null || true
+  echo "$SECONDS $v CONT (end)" >> "$work/pauses"
+done
+paused_until=()
 read -r writes deletes retries < "$work/writer.counts"
 
 faults_of() { curl -sf "$1/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.faulted+" "+j.total+" "+Object.entries(j.faults).filter(e=>e[1]).map(e=>e[0]+"="+e[1]).join(","))})'; }
 read -r ddb_faults ddb_total ddb_kinds < <(faults_of "$ddb_control")
+read -r ddbr_faults ddbr_total ddbr_kinds < <(faults_of "$ddbr_control")
+held=$(curl -sf "$ddbr_control/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).rules.find(x=>x.name==="replica-write-past-lease");console.log(r?r.hits+" of "+r.matched:"?")})')
 read -r kin_faults kin_total kin_kinds < <(faults_of "$kin_control")
 read -r s3_faults s3_total s3_kinds < <(faults_of "$s3_control")
-for c in "$ddb_control" "$kin_control" "$s3_control"; do curl -sf -X DELETE "$c/rules" > /dev/null; done
-log "writer done: $writes puts, $deletes deletes, $retries batches retried; $kills kills; faults stopped"
+for c in "$ddb_control" "$ddbr_control" "$kin_control" "$s3_control"; do curl -sf -X DELETE "$c/rules" > /dev/null; done
+log "writer done: $writes puts, $deletes deletes, $retries batches retried; $kills kills, $pauses pauses, $exits exits after a resume, $reshards reshards; faults stopped"
 
 # The value of FIELD in the summary line of a `diff-tables --json` output ("?" without one).
 summary_field() {
@@ -270,6 +459,13 @@ for _ in $(seq 1 90); do
   sleep 2
 done
 replica_discrepancies=$(summary_field "$work/diff-replica.json" discrepancies)
+# the sampler: one more scan of the converged replica, then stop (bounded wait)
+sleep 2
+touch "$work/sampler.stop"
+for _ in $(seq 1 60); do kill -0 "$sampler_pid" 2> /dev/null || break; sleep 0.5; done
+kill "$sampler_pid" 2> /dev/null || true
+regressions=$(wc -l < "$work/sampler.regressions")
+samples=$(cat "$work/sampler.count" 2> /dev/null || echo 0)
 sample
 r1_pid=$(cat "$work/slot-r1.pid")
 for s in r1 r2 r3; do kill -TERM "$(cat "$work/slot-$s.pid")" 2> /dev/null || true; done
@@ -298,12 +494,16 @@ cat << EOF
 == chaos soak: ${seconds}s, seed $seed, fault scale $scale
 writes             $writes puts + $deletes deletes in batches of $batch over $keys keys ($retries batches retried after a reported failure)
 kills              $kills ($(awk '{print $2 "/" $3}' "$work/kills" 2> /dev/null | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//'))
+pauses             $pauses ($(awk '$3 == "STOP" {print $2 "/" $4}' "$work/pauses" 2> /dev/null | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')); $exits exits after a resume, restarted
+reshards           $reshards ($(awk '{ if ($3 == "FAILED") printf "%s FAILED; ", $2; else if ($2 == "split") printf "split %s; ", $5; else printf "merge %s + %s; ", $5, $7 }' "$work/reshards" 2> /dev/null | sed 's/; $//'))
 faults injected    DynamoDB $ddb_faults of $ddb_total requests ($ddb_kinds)
+                   DynamoDB (replicators) $ddbr_faults of $ddbr_total requests ($ddbr_kinds); replica writes held ${delay_ms} ms: $held BatchWriteItem
                    Kinesis  $kin_faults of $kin_total requests ($kin_kinds)
                    S3       $s3_faults of $s3_total requests ($s3_kinds)
 dead letters       $dead
 replica            discrepancies: $replica_discrepancies (converged: $([[ $converged == 1 ]] && echo yes || echo no))
 incremental backup discrepancies after snapshot + restore: $backup_discrepancies ($items items)
+regressions observed $regressions (in $samples scans of the replica)
 replicator r1      RSS ${rss0:-?} -> ${rss1:-?} kB (max ${rssmax:-?}), open fds ${fds0:-?} -> ${fds1:-?} (max ${fdsmax:-?}); exit on SIGTERM: $r1_exit
 EOF
 if [[ $converged != 1 || "$replica_discrepancies" != 0 ]]; then
@@ -316,6 +516,16 @@ if [[ $backup_exit != 0 || "$backup_discrepancies" != 0 ]]; then
   echo "FAIL: the incremental backup differs from the primary" >&2
   head -c 2000 "$work/diff-backup.json" >&2
   tail -n 20 "$work/diff-backup.err" >&2
+  exit 1
+fi
+if ((samples < 3)); then
+  echo "FAIL: the regression sampler completed only $samples scans of the replica; its errors:" >&2
+  tail -n 5 "$work/sampler.err" >&2
+  exit 1
+fi
+if [[ "$regressions" != 0 ]]; then
+  echo "FAIL: the sampler saw $regressions keys go back to an older round on the replica:" >&2
+  head -n 20 "$work/sampler.regressions" >&2
   exit 1
 fi
 [[ $r1_exit == 0 ]] || { echo "FAIL: replicator r1 exited $r1_exit on SIGTERM" >&2; tail -n 20 "$work/r1.log" >&2; exit 1; }
