@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Checks the deployment artifacts in deploy/ offline, each with the strongest tool this machine
+# has. A checker whose tool is absent prints "SKIPPED: <tool> not installed" and does not fail
+# the run; a checker that runs and finds a problem fails it (exit 1).
+#   scripts/check-deploy.sh            every check
+#   scripts/check-deploy.sh NAME...    only these (prometheus grafana kubernetes systemd lambda container)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+results=()
+failed=0
+pass() { results+=("PASS     $1"); echo "--- PASS: $1"; }
+fail() { results+=("FAIL     $1: $2"); echo "--- FAIL: $1: $2" >&2; failed=1; }
+skip() { results+=("SKIPPED  $1: $2"); echo "*** SKIPPED: $2 ***" >&2; }
+have() { command -v "$1" > /dev/null 2>&1; }
+
+# The metric names the daemon exports, read from the code that renders them
+# (src/replicate/metrics.cpp): literal names, and the ones composed by render_worker_metrics
+# (counter("x") -> dynarep_replicate_x) and render_aws_metrics (one("x") -> dynarep_aws_x).
+exported_metrics() {
+  local src=src/replicate/metrics.cpp
+  {
+    grep -o '"dynarep_[a-z_]*"' "$src" | tr -d '"'
+    grep -o 'counter("[a-z_]*"' "$src" | sed 's/counter("\(.*\)"/dynarep_replicate_\1/'
+    grep -o 'one("[a-z_]*"' "$src" | sed 's/one("\(.*\)"/dynarep_aws_\1/'
+  } | grep -v '_$' | sort -u
+}
+# Metric names used in a file; histogram series (_bucket/_sum/_count) map to their family.
+used_metrics() {
+  grep -o 'dynarep_[a-z_]*' "$1" | sed -E 's/_(bucket|sum|count)$//' | sort -u
+}
+check_names() {  # $1 file: every dynarep_* name in it is exported
+  local unknown
+  unknown=$(comm -23 <(used_metrics "$1") <(exported_metrics))
+  if [[ -n $unknown ]]; then
+    echo "$1 uses metrics the daemon does not export: $(echo $unknown)" >&2
+    return 1
+  fi
+}
+
+check_prometheus() {
+  local n=prometheus
+  if ! check_names deploy/prometheus/alerts.yaml; then fail $n "unknown metric names in alerts.yaml"; return; fi
+  if ! have promtool; then skip $n "promtool not installed (apt-get install prometheus)"; return; fi
+  (cd deploy/prometheus && promtool check rules alerts.yaml) || { fail $n "promtool check rules"; return; }
+  (cd deploy/prometheus && promtool test rules alerts_test.yaml) || { fail $n "promtool test rules"; return; }
+  pass "$n (promtool check rules + test rules, metric names)"
+}
+
+check_grafana() {
+  local n=grafana f=deploy/grafana/dynarep.json
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["panels"], "no panels"' "$f" ||
+    { fail $n "$f is not valid JSON with panels"; return; }
+  check_names "$f" || { fail $n "unknown metric names in $f"; return; }
+  pass "$n (valid JSON, every metric name exported)"
+}
+
+all=(prometheus grafana)
+wanted=("$@")
+((${#wanted[@]})) || wanted=("${all[@]}")
+for c in "${wanted[@]}"; do
+  echo "=== deploy: $c"
+  "check_$c"
+done
+echo "=== deploy: summary"
+printf '  %s\n' "${results[@]}"
+exit "$failed"
