@@ -58,7 +58,29 @@ check_grafana() {
   pass "$n (valid JSON, every metric name exported)"
 }
 
-all=(prometheus grafana)
+check_kubernetes() {
+  local n=kubernetes files=(deploy/kubernetes/*.yaml) ok=""
+  # Without a cluster kubectl cannot fetch the OpenAPI schema or the API discovery that
+  # `create/apply --dry-run=client` need; `label --local` parses every object offline (YAML,
+  # apiVersion, kind, metadata). The policy script checks what the runbook relies on.
+  if have kubectl; then
+    local args=()
+    for f in "${files[@]}"; do args+=(-f "$f"); done
+    kubectl label --local "${args[@]}" dynarep.dev/checked=true -o name || { fail $n "kubectl could not parse the manifests"; return; }
+    ok="kubectl $(kubectl version --client 2>/dev/null | sed -n 's/^Client Version: //p') label --local"
+  else
+    skip "$n kubectl" "kubectl not installed"
+  fi
+  if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+    /usr/bin/python3 scripts/check-k8s-policy.py "${files[@]}" || { fail $n "policy check"; return; }
+    ok="${ok:+$ok + }policy (probes, IRSA, securityContext, indexed Job)"
+  else
+    skip "$n policy" "python3-yaml not installed"
+  fi
+  [[ -z $ok ]] || pass "$n ($ok)"
+}
+
+all=(prometheus grafana kubernetes)
 wanted=("$@")
 ((${#wanted[@]})) || wanted=("${all[@]}")
 for c in "${wanted[@]}"; do

@@ -31,9 +31,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Tools for scripts/check-deploy.sh (promtool from prometheus; lintian for the .deb). Optional:
+# Tools for scripts/check-deploy.sh (promtool from prometheus; lintian for the .deb; PyYAML for
+# the Kubernetes policy check). Optional:
 # the checks that need them say SKIPPED when they are absent, so a failure here only warns.
-optional=(prometheus lintian)
+optional=(prometheus lintian python3-yaml)
 missing=()
 for p in "${optional[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
