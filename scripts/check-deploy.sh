@@ -99,7 +99,29 @@ check_systemd() {
   pass "$n ($(systemd-analyze --version | head -1): verify + security --offline, $(grep -o 'exposure level.*' "$d/security.txt" | sed 's/.*: //; s/ [^ ]*$//'))"
 }
 
-all=(prometheus grafana kubernetes systemd)
+check_lambda() {
+  local n=lambda t=deploy/lambda/template.yaml
+  # The template must not claim partial batch responses unless the runtime answers them.
+  if grep -v '^[[:space:]]*#' "$t" | grep -q 'ReportBatchItemFailures' && ! grep -q 'batchItemFailures' src/replicate/lambda.cpp; then
+    fail $n "$t sets ReportBatchItemFailures but the runtime never answers batchItemFailures"; return
+  fi
+  if have cfn-lint; then
+    cfn-lint "$t" || { fail $n "cfn-lint $t"; return; }
+    pass "$n template (cfn-lint $(cfn-lint --version | sed 's/^cfn-lint //'))"
+  else
+    skip "$n template" "cfn-lint not installed"
+  fi
+  # The zip needs a release build (CI builds debug and asan only).
+  local bin=build/release/src/app/dynarep
+  if [[ -x $bin ]]; then
+    DYNAREP_BINARY=$bin deploy/lambda/build.sh "$scratch/lambda.zip" || { fail "$n zip" "deploy/lambda/build.sh"; return; }
+    pass "$n zip (build.sh from $bin: self-contained, bootstrap starts)"
+  else
+    skip "$n zip" "no release build ($bin): the Lambda zip's build is not checked (cmake --preset release && cmake --build --preset release)"
+  fi
+}
+
+all=(prometheus grafana kubernetes systemd lambda)
 wanted=("$@")
 ((${#wanted[@]})) || wanted=("${all[@]}")
 for c in "${wanted[@]}"; do

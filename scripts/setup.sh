@@ -32,9 +32,9 @@ if ((${#missing[@]})); then
 fi
 
 # Tools for scripts/check-deploy.sh (promtool from prometheus; lintian for the .deb; PyYAML for
-# the Kubernetes policy check). Optional:
+# the Kubernetes policy check; zip for deploy/lambda/build.sh). Optional:
 # the checks that need them say SKIPPED when they are absent, so a failure here only warns.
-optional=(prometheus lintian python3-yaml)
+optional=(prometheus lintian python3-yaml zip)
 missing=()
 for p in "${optional[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
