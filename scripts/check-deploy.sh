@@ -121,7 +121,64 @@ check_lambda() {
   fi
 }
 
-all=(prometheus grafana kubernetes systemd lambda)
+# The packages one stage of the Dockerfile installs: the words after "apt-get install" up to "&&".
+dockerfile_packages() {  # $1 file, $2 stage index (0 build, 1 runtime)
+  awk -v want="$2" '
+    /^FROM / { stage++ }
+    { line = $0; sub(/\\$/, "", line); if (stage - 1 == want) text = text " " line }
+    END { print text }' "$1" |
+    grep -o 'apt-get install[^&]*' | sed 's/apt-get install//' | tr ' ' '\n' | grep -v '^-' | grep -v '^$' | sort -u
+}
+
+check_container() {
+  local n=container f=deploy/container/Dockerfile
+  # No container engine here: a static check. Both stages on debian:12-slim, a non-root USER.
+  local froms
+  froms=$(awk '/^FROM /{print $2}' "$f" | sort -u)
+  [[ $froms == "debian:12-slim" ]] || { fail $n "every stage must be FROM debian:12-slim (got: $(echo $froms))"; return; }
+  local user
+  user=$(awk '/^USER /{u=$2} END{print u}' "$f")
+  [[ -n $user && $user != root && $user != 0 && $user != 0:* ]] || { fail $n "the final USER must be non-root"; return; }
+  local build runtime
+  build=$(dockerfile_packages "$f" 0)
+  runtime=$(dockerfile_packages "$f" 1)
+  [[ -n $build && -n $runtime ]] || { fail $n "no apt-get install found in both stages"; return; }
+  if grep -q -- '-dev$' <<< "$runtime"; then fail $n "-dev packages in the runtime stage: $(grep -- '-dev$' <<< "$runtime" | xargs)"; return; fi
+  # Every -dev package of the build stage is one scripts/setup.sh installs.
+  local p
+  for p in $(grep -- '-dev$' <<< "$build"); do
+    grep -qw -- "$p" scripts/setup.sh || { fail $n "$p is not in scripts/setup.sh's package list"; return; }
+  done
+  # Every package exists in Debian (the machine is Debian 12, as the image).
+  if ! compgen -G '/var/lib/apt/lists/*_Packages*' > /dev/null; then
+    skip "$n packages" "apt package lists absent (apt-get update): package names not checked"
+  else
+    local missing=()
+    for p in $build $runtime; do apt-cache show "$p" > /dev/null 2>&1 || missing+=("$p"); done
+    ((${#missing[@]} == 0)) || { fail $n "packages Debian does not have: ${missing[*]}"; return; }
+  fi
+  # The runtime packages are exactly those of the libraries the binary links (from a build here).
+  local bin
+  for bin in build/release/src/app/dynarep build/debug/src/app/dynarep; do [[ -x $bin ]] && break; done
+  if [[ -x $bin ]] && have dpkg; then
+    local linked lib path pkg
+    linked=$(for lib in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+      path=$(ldd "$bin" | awk -v l="$lib" '$1 == l {print $3}')
+      pkg=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null) || true
+      echo "${pkg%%:*}"
+    done | grep -vxE 'libc6|libstdc\+\+6|libgcc-s1' | sort -u)
+    local want
+    want=$(grep -vx ca-certificates <<< "$runtime")
+    if [[ $linked != "$want" ]]; then
+      fail $n "runtime packages ($(echo $want)) differ from what $bin links ($(echo $linked))"; return
+    fi
+    pass "$n (static: debian:12-slim stages, USER $user, $(wc -w <<< "$build $runtime") packages exist, runtime = libraries linked by $bin)"
+  else
+    pass "$n (static: debian:12-slim stages, USER $user, packages exist; no build to compare the runtime libraries with)"
+  fi
+}
+
+all=(prometheus grafana kubernetes systemd lambda container)
 wanted=("$@")
 ((${#wanted[@]})) || wanted=("${all[@]}")
 for c in "${wanted[@]}"; do
