@@ -31,6 +31,21 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Tools for scripts/check-deploy.sh (promtool from prometheus; lintian for the .deb; PyYAML for
+# the Kubernetes policy check; zip for deploy/lambda/build.sh). Optional:
+# the checks that need them say SKIPPED when they are absent, so a failure here only warns.
+optional=(prometheus lintian python3-yaml zip)
+missing=()
+for p in "${optional[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"
+  echo "setup: installing (optional) ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+    echo "setup: warning: could not install ${missing[*]}; their deploy checks will be skipped" >&2
+fi
+
 cd "$here"
 if [[ ! -d node_modules/dynalite ]] || ! cmp -s package-lock.json node_modules/.package-lock.json; then
   echo "setup: npm ci"
