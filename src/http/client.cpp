@@ -318,6 +318,15 @@ Result<Response> Client::perform(const Request& request,
   curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  // $SSL_CERT_FILE, when set, replaces the CA bundle libcurl was built with (Debian's
+  // /etc/ssl/certs/ca-certificates.crt, which Debian's libcurl uses even when OpenSSL's
+  // variable is set). The Lambda zip runs Debian's libraries on Amazon Linux 2023, whose bundle
+  // is /etc/pki/tls/certs/ca-bundle.crt: its bootstrap wrapper sets the variable.
+  static const char* const ca_file = [] {
+    const char* v = std::getenv("SSL_CERT_FILE");
+    return (v != nullptr && *v != '\0') ? v : nullptr;
+  }();
+  if (ca_file != nullptr) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 128L * 1024L);
