@@ -16,13 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 using repltest::item;
 using repltest::key;
+using repltest::keys_only;
 using Event = stream::ChangeRecord::Event;
-
-ChangeInput keys_only(const model::Item& k, Event e, int seq) {
-  std::string data = stream::make_keys_only_record(k, e, "us-east-1");
-  return ChangeInput{"shardId-000000000000", std::to_string(seq), stream::partition_key(k),
-                     std::chrono::system_clock::now(), data, stream::parse_change_record(data)};
-}
 
 class FenceMotoTest : public ::testing::Test {
  protected:

@@ -92,6 +92,12 @@ model::Item item(const std::string& id, int64_t version, size_t pad) {
   return i;
 }
 
+stream::ChangeInput keys_only(const model::Item& k, stream::ChangeRecord::Event e, int seq) {
+  std::string data = stream::make_keys_only_record(k, e, "us-east-1");
+  return stream::ChangeInput{"shardId-000000000000", std::to_string(seq), stream::partition_key(k),
+                             std::chrono::system_clock::now(), data, stream::parse_change_record(data)};
+}
+
 model::Item key(const std::string& id) {
   model::Item k;
   k.set("id", model::Value::S(id));

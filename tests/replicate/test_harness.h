@@ -26,6 +26,7 @@
 #include "kinesis/client.h"
 #include "model/codec.h"
 #include "model/item.h"
+#include "stream/change_input.h"
 #include "stream/record.h"
 #include "support/stack.h"
 
@@ -60,6 +61,8 @@ class Resources {
 // An item {"id":{"S":id}, "v":{"N":version}, "pad":{"S":...}}.
 model::Item item(const std::string& id, int64_t version, size_t pad = 16);
 model::Item key(const std::string& id);
+// A KEYS_ONLY record for `k` as it arrives from shardId-000000000000 with sequence number `seq`.
+stream::ChangeInput keys_only(const model::Item& k, stream::ChangeRecord::Event e, int seq);
 
 // Writes like the contract's writer: the change to the primary first, then (once confirmed)
 // one KEYS_ONLY record per changed key on the stream, partition key = canonical key JSON.
