@@ -15,36 +15,39 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl time
 )
-missing=()
 # Node.js runs the local AWS stack (dynalite, kinesalite, s3rver). Machines that already carry a
 # node with its own npm (nodesource's nodejs bundles npm and conflicts with Debian's npm
 # package) keep theirs; only a machine with neither gets Debian's.
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1 && ! command -v node >/dev/null 2>&1; then packages+=(npm); fi
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"
-  echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
-
+# install_missing required|optional PACKAGE...: apt-get installs those not installed yet (one
+# `apt-get update` per run). Optional ones only warn when they cannot be had.
+updated=0
+install_missing() {
+  local kind=$1 p
+  shift
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  local sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  echo "setup: installing ($kind) ${missing[*]}"
+  if ((updated == 0)); then
+    $sudo apt-get update -q || [[ $kind == optional ]] || return 1
+    updated=1
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+    [[ $kind == optional ]] || return 1
+    echo "setup: warning: could not install ${missing[*]}; the checks that need them will be skipped" >&2
+  fi
+}
+install_missing required "${packages[@]}"
 # Tools for scripts/check-deploy.sh (promtool from prometheus; lintian for the .deb; PyYAML for
-# the Kubernetes policy check; zip for deploy/lambda/build.sh). Optional:
-# the checks that need them say SKIPPED when they are absent, so a failure here only warns.
-optional=(prometheus lintian python3-yaml zip)
-missing=()
-for p in "${optional[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"
-  echo "setup: installing (optional) ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-    echo "setup: warning: could not install ${missing[*]}; their deploy checks will be skipped" >&2
-fi
+# the Kubernetes policy check; zip for deploy/lambda/build.sh): the checks that need them say
+# SKIPPED when they are absent.
+install_missing optional prometheus lintian python3-yaml zip
 
 cd "$here"
 if [[ ! -d node_modules/dynalite ]] || ! cmp -s package-lock.json node_modules/.package-lock.json; then

@@ -28,6 +28,19 @@ using model::Type;
 
 const KeySchema kIdKey{"id", Type::kS, "", Type::kS};
 
+
+// An incremental backup of `table` (key kIdKey) on `db` into `dest`.
+IncrementalOptions incremental_options(dynamodb::Client* db, Storage* storage, const std::string& table,
+                                       const Location& dest) {
+  IncrementalOptions opt;
+  opt.primary = db;
+  opt.table = table;
+  opt.key_schema = kIdKey;
+  opt.storage = storage;
+  opt.table_dir = incremental_table_dir(dest, table);
+  return opt;
+}
+
 Status run_restore(Storage& storage, const Location& src, RestoreOptions opt, RestoreProgress* out = nullptr) {
   RestoreProgress p;
   Status st = restore(storage, src, opt, p);
@@ -272,12 +285,7 @@ TEST_F(BackupTest, IncrementalBackupFromTheStreamThenSnapshotRestoresTheFinalSta
     change(key, stream::ChangeRecord::Event::kRemove);
   }
   Location dest = s3loc("inc");
-  IncrementalOptions opt;
-  opt.primary = db_.get();
-  opt.table = table;
-  opt.key_schema = kIdKey;
-  opt.storage = storage_.get();
-  opt.table_dir = incremental_table_dir(dest, table);
+  IncrementalOptions opt = incremental_options(db_.get(), storage_.get(), table, dest);
   opt.history = true;
   IncrementalBackup inc(opt);
   IncrementalProcessor processor(inc);
@@ -340,12 +348,7 @@ TEST_F(BackupTest, PointInTimeRestoreReplaysHistoryUpToTheChosenTime) {
   ASSERT_TRUE(full.ok()) << full.error().describe();
   const auto end = full->manifest.end_time;
 
-  IncrementalOptions opt;
-  opt.primary = db_.get();
-  opt.table = table;
-  opt.key_schema = kIdKey;
-  opt.storage = storage_.get();
-  opt.table_dir = incremental_table_dir(s3loc("pitr/inc"), table);
+  IncrementalOptions opt = incremental_options(db_.get(), storage_.get(), table, s3loc("pitr/inc"));
   opt.history = true;
   IncrementalBackup inc(opt);
   auto record = [&](const std::string& id, int v, bool remove, system_clock::time_point when) {
@@ -423,12 +426,7 @@ TEST_F(BackupTest, IncrementalBackupRejectsMisfitKeysRereadsKeysOnlyRemovesAndNa
   std::string table = create_table("bk-care", kIdKey);
   ASSERT_TRUE(db_->put_item(table, rich_item("live", 1)).ok());
   ASSERT_TRUE(db_->put_item(table, rich_item("ok", 2)).ok());
-  IncrementalOptions opt;
-  opt.primary = db_.get();
-  opt.table = table;
-  opt.key_schema = kIdKey;
-  opt.storage = storage_.get();
-  opt.table_dir = incremental_table_dir(s3loc("care"), table);
+  IncrementalOptions opt = incremental_options(db_.get(), storage_.get(), table, s3loc("care"));
   opt.history = true;
   std::vector<std::string> lettered;
   opt.dead_letter = [&](const std::vector<RejectedRecord>& rs) -> Status {
@@ -502,12 +500,7 @@ TEST_F(BackupTest, IncrementalBackupRejectsMisfitKeysRereadsKeysOnlyRemovesAndNa
 TEST_F(BackupTest, IncrementalBackupOfLateAndDuplicatedKinesisForDynamoDbRecordsFollowsThePrimary) {
   std::string table = create_table("bk-kds", kIdKey);
   ASSERT_TRUE(db_->put_item(table, parse(R"({"id":{"S":"a"},"v":{"N":"2"}})")).ok());
-  IncrementalOptions opt;
-  opt.primary = db_.get();
-  opt.table = table;
-  opt.key_schema = kIdKey;
-  opt.storage = storage_.get();
-  opt.table_dir = incremental_table_dir(s3loc("kds"), table);
+  IncrementalOptions opt = incremental_options(db_.get(), storage_.get(), table, s3loc("kds"));
   IncrementalBackup inc(opt);
   auto rec = [&](const std::string& ev, const std::string& id, int v, int64_t us, int seq) {
     std::string data = fmt::format(

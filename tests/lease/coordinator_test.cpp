@@ -46,6 +46,13 @@ class CoordinatorTest : public ::testing::Test {
     }
     return keys;
   }
+  // A second process given the same --worker-id as `id` (its own owner token).
+  std::unique_ptr<LeaseCoordinator> twin_of(const std::string& id) {
+    CoordinatorOptions o;
+    o.worker_id = id;
+    o.lease_duration = 10s;
+    return std::make_unique<LeaseCoordinator>(store_, clock_, o);
+  }
   std::map<std::string, int> owners() {
     std::map<std::string, int> out;
     auto leases = store_.list();  // named: a range-for over *temporary would dangle
@@ -269,10 +276,8 @@ TEST_F(CoordinatorTest, LeasesOfAnEarlierProcessWithOurIdAreTakenOnceExpired) {
 TEST_F(CoordinatorTest, ANewcomerWithALiveProcesssWorkerIdStandsDown) {
   add_shards(2);
   take("a");
-  CoordinatorOptions o;
-  o.worker_id = "a";
-  o.lease_duration = 10s;
-  LeaseCoordinator twin(store_, clock_, o);  // a second process given the same --worker-id
+  auto twin_p = twin_of("a");  // a second process given the same --worker-id
+  LeaseCoordinator& twin = *twin_p;
   auto first = twin.take_leases();
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->empty()) << "the first process's live leases are not taken at once";
@@ -293,10 +298,8 @@ TEST_F(CoordinatorTest, ANewcomerWithALiveProcesssWorkerIdStandsDown) {
 TEST_F(CoordinatorTest, APausedProcessWhoseIdWasReusedStandsDownOnResuming) {
   add_shards(1);
   take("a");
-  CoordinatorOptions o;
-  o.worker_id = "a";
-  o.lease_duration = 10s;
-  LeaseCoordinator twin(store_, clock_, o);
+  auto twin_p = twin_of("a");
+  LeaseCoordinator& twin = *twin_p;
   EXPECT_TRUE(twin.take_leases()->empty());
   clock_.advance(11s);  // "a" is paused (SIGSTOP): no renewals
   ASSERT_EQ(twin.take_leases()->size(), 1u);
