@@ -50,9 +50,13 @@ install_missing required "${packages[@]}"
 install_missing optional prometheus lintian python3-yaml zip
 
 cd "$here"
-if [[ ! -d node_modules/dynalite ]] || ! cmp -s package-lock.json node_modules/.package-lock.json; then
+# npm's own node_modules/.package-lock.json never equals package-lock.json byte for byte, so
+# compare against a stamp of the lockfile we installed from: npm ci runs only when it changed.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -d node_modules/dynalite ]] || [[ "$(cat node_modules/.dynarep-lock.sha256 2> /dev/null)" != "$lock_sum" ]]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.dynarep-lock.sha256
 fi
 # moto (the second local AWS implementation, for the tests that need what dynalite lacks, such
 # as TransactWriteItems). The project's machines have it; elsewhere pip installs it when it can
