@@ -116,6 +116,11 @@ class DdbStreamsMotoTest : public ::testing::Test {
     EXPECT_EQ(wait_equal(*db_, primary, replica, 60s), "") << w.log();
     auto d = testing::run_dynarep({"diff-tables", loc(primary), loc(replica)});
     EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
+    // status reads the same stream: the shard has a live owner and is caught up.
+    auto st = testing::run_dynarep({"status", "--lease-table", loc(leases), "--primary", loc(primary), "--table-stream",
+                                    "--lease-duration", "2s", "--json"});
+    EXPECT_EQ(st.exit_code, 0) << st.out << st.err;
+    EXPECT_NE(st.out.find("\"shardId-"), std::string::npos) << st.out;
     w.signal(SIGTERM);
     EXPECT_EQ(w.wait(30s), 0) << w.log();
     EXPECT_NE(w.log().find("DynamoDB stream arn:"), std::string::npos) << w.log();
