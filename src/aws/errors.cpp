@@ -87,7 +87,8 @@ constexpr ErrorCodeRule kCodeTable[] = {
     {"MissingParameter", K::kInvalidInput},
     {"MalformedQueryString", K::kInvalidInput},
     {"IdempotentParameterMismatchException", K::kInvalidInput},  // DynamoDB ClientRequestToken reuse
-    {"ExpiredIteratorException", K::kInvalidInput},   // Kinesis: caller must get a new iterator
+    {"ExpiredIteratorException", K::kInvalidInput},   // Kinesis, DynamoDB Streams: caller must get a new iterator
+    {"TrimmedDataAccessException", K::kInvalidInput},  // DynamoDB Streams: position past retention (caller restarts at TRIM_HORIZON)
     {"ExpiredNextTokenException", K::kInvalidInput},  // Kinesis ListShards
     {"InvalidRequest", K::kInvalidInput},             // S3
     {"InvalidBucketName", K::kInvalidInput},

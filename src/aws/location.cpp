@@ -128,8 +128,13 @@ std::string_view service_name(Service service) {
     case Service::kDynamoDB: return "dynamodb";
     case Service::kKinesis: return "kinesis";
     case Service::kS3: return "s3";
+    case Service::kDynamoDBStreams: return "dynamodb";  // the Streams API signs as DynamoDB
   }
   return "unknown";
+}
+
+std::string_view endpoint_prefix(Service service) {
+  return service == Service::kDynamoDBStreams ? "streams.dynamodb" : service_name(service);
 }
 
 bool looks_like_region(std::string_view text) {
@@ -161,7 +166,7 @@ std::string aws_endpoint_url(Service service, std::string_view region) {
   else if (region.starts_with("us-iso-")) suffix = "c2s.ic.gov";
   else if (region.starts_with("eu-isoe-")) suffix = "cloud.adc-e.uk";
   else if (region.starts_with("eusc-")) suffix = "amazonaws.eu";
-  return fmt::format("https://{}.{}.{}", service_name(service), region, suffix);
+  return fmt::format("https://{}.{}.{}", endpoint_prefix(service), region, suffix);
 }
 
 Endpoint resolve_endpoint(Service service, const std::string& region, const std::string& endpoint_flag) {
@@ -173,8 +178,12 @@ Endpoint resolve_endpoint(Service service, const std::string& region, const std:
     return e;
   }
   if (env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") != "true") {
+    // AWS_ENDPOINT_URL_DYNAMODB_STREAMS for "streams.dynamodb" (the SDKs' service id).
     std::string var = "AWS_ENDPOINT_URL_";
-    for (char c : service_name(service)) var += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (service == Service::kDynamoDBStreams) var += "DYNAMODB_STREAMS";
+    for (char c : service == Service::kDynamoDBStreams ? std::string_view() : service_name(service)) {
+      var += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
     if (std::string v = env(var.c_str()); !v.empty()) {
       e.url = normalize_endpoint_url(v);
       return e;

@@ -8,7 +8,7 @@
 //   -                         stdin / stdout
 //
 // Endpoint overrides, strongest first: the --endpoint flag, AWS_ENDPOINT_URL_<SERVICE>
-// (DYNAMODB, KINESIS, S3), AWS_ENDPOINT_URL, then the region's AWS endpoint.
+// (DYNAMODB, DYNAMODB_STREAMS, KINESIS, S3), AWS_ENDPOINT_URL, then the region's AWS endpoint.
 // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores the two environment variables.
 #pragma once
 
@@ -19,10 +19,14 @@
 
 namespace dynarep::aws {
 
-enum class Service { kDynamoDB, kKinesis, kS3 };
+// kDynamoDBStreams: the DynamoDB Streams API (streams.dynamodb.<region>.amazonaws.com), signed
+// as service "dynamodb".
+enum class Service { kDynamoDB, kKinesis, kS3, kDynamoDBStreams };
 
-// "dynamodb", "kinesis", "s3": the SigV4 service name and the endpoint host prefix.
+// "dynamodb", "kinesis", "s3" (and "dynamodb" for DynamoDB Streams): the SigV4 service name.
 std::string_view service_name(Service service);
+// The endpoint host prefix: the service name, "streams.dynamodb" for DynamoDB Streams.
+std::string_view endpoint_prefix(Service service);
 
 struct Endpoint {
   std::string url{};  // "https://dynamodb.us-east-1.amazonaws.com" or "http://127.0.0.1:8000", no trailing '/'

@@ -64,10 +64,11 @@ class IncrementalBackupCommand final : public Command {
   std::string_view group() const override { return "Backup"; }
   void setup(CLI::App& app) override {
     app.add_option("--primary", primary_, "The primary table: region/table or host:port/table")->required();
-    app.add_option("--stream", stream_, "The Kinesis stream of the primary's change records");
+    app.add_option("--stream", stream_.stream, "The Kinesis stream of the primary's change records, or a DynamoDB stream's ARN");
+    add_table_stream_options(app, stream_);
     app.add_option("dest", dest_, "s3://bucket/prefix: objects go to <prefix>/<table>/<sha256 of key>")->required();
     app.add_option("--lease-table", lease_table_,
-                   "Lease table (default dynarep-leases-<stream>-backup: not the replicator's, so both get every shard)");
+                   "Lease table (default: the replicator's default name + \"-backup\", so both get every shard)");
     app.add_option("--worker-id", worker_id_, "This worker's id (default host:pid:random)");
     app.add_option("--event", event_, "Process one Lambda event ({\"Records\":[...]}) from FILE (- for stdin) and exit");
     app.add_flag("--history", history_, "Also append every change to <prefix>/<table>/history/ (point-in-time restore)");
@@ -82,7 +83,7 @@ class IncrementalBackupCommand final : public Command {
     app.add_option("--from", start_at_, "Old spelling of --start-at (trim-horizon or latest)");
     app.add_option("--until-idle", idle_,
                    "Stop after this many seconds with every shard caught up and no records (default: run until signalled)");
-    app.add_option("--kinesis-endpoint", kinesis_endpoint_, "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS ...)");
+    app.add_option("--kinesis-endpoint", stream_.kinesis_endpoint, "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS ...)");
     add_endpoint_option(app, endpoint_);
     add_s3_endpoint_option(app, s3_endpoint_);
     app.add_flag("--quiet", quiet_, "No log lines on stderr");
@@ -93,7 +94,9 @@ class IncrementalBackupCommand final : public Command {
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
     auto dest = parse_dest(dest_);
     if (!dest.ok()) return usage_error(io, name(), dest.error().describe());
-    if (event_.empty() && stream_.empty()) return usage_error(io, name(), "give --stream NAME, or --event FILE");
+    if (event_.empty() && stream_.stream.empty() && !stream_.table_stream) {
+      return usage_error(io, name(), "give --stream NAME|ARN, --table-stream, or --event FILE");
+    }
     auto start = parse_start_position(start_at_, "--start-at");
     if (!start.ok()) return usage_error(io, name(), start.error().message);
     // The table's key: records whose keys do not fit it are dead-lettered, never sent to
@@ -136,17 +139,21 @@ class IncrementalBackupCommand final : public Command {
 
     if (!event_.empty()) return run_event(io, backup);
 
-    auto kinesis = kinesis::Client::connect(t->location.endpoint.region, kinesis_endpoint_);
+    auto opened = open_stream(*t, stream_);
+    if (!opened.ok()) {
+      if (opened.error().code == "Usage") return usage_error(io, name(), opened.error().message);
+      return report(io, name(), opened.error());
+    }
     backup::IncrementalProcessor processor(backup);
     lease::Config cfg;
-    cfg.stream = stream_;
-    cfg.lease_table = lease_table_.empty() ? lease::default_lease_table(stream_) + "-backup" : lease_table_;
+    cfg.stream = opened->name;
+    cfg.lease_table = lease_table_.empty() ? opened->lease_table + "-backup" : lease_table_;
     cfg.worker_id = worker_id_;
     cfg.initial_position = *start;
-    lease::Worker worker(cfg, kinesis, *t->client, processor, SystemClock::instance());
+    lease::Worker worker(cfg, std::move(opened->source), *t->client, processor, SystemClock::instance());
     if (!quiet_) {
       io.err << fmt::format("incremental-backup: {} -> {} (stream {}, lease table {}, worker {}{})\n", t->display(),
-                            backup::display(opt.table_dir), stream_, cfg.lease_table, worker.worker_id(),
+                            backup::display(opt.table_dir), opened->name, cfg.lease_table, worker.worker_id(),
                             history_ ? ", with history" : "");
     }
     g_stop.store(false);
@@ -224,8 +231,8 @@ class IncrementalBackupCommand final : public Command {
                           b.options().history ? fmt::format(", {} history entries", s.history_entries.load()) : "");
   }
 
-  std::string primary_, stream_, dest_, lease_table_, worker_id_, event_, endpoint_, s3_endpoint_, kinesis_endpoint_,
-      dead_letter_;
+  StreamChoice stream_;
+  std::string primary_, dest_, lease_table_, worker_id_, event_, endpoint_, s3_endpoint_, dead_letter_;
   std::string start_at_ = "TRIM_HORIZON";
   int parallel_ = 8;
   double idle_ = 0;

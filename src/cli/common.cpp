@@ -1,6 +1,11 @@
 #include "cli/common.h"
 
 #include "replicate/turnover.h"
+#include "aws/client.h"
+#include "aws/credentials.h"
+#include "ddbstreams/client.h"
+#include "kinesis/client.h"
+#include "lease/shard_source.h"
 
 #include <cctype>
 #include <charconv>
@@ -110,6 +115,53 @@ Result<lease::StartPosition> parse_start_position(std::string_view text, std::st
                              option, text));
   }
   return lease::StartPosition::at_timestamp(*t);
+}
+
+void add_table_stream_options(CLI::App& app, StreamChoice& choice) {
+  app.add_flag("--table-stream", choice.table_stream,
+               "Read the primary table's own DynamoDB stream (DescribeTable's LatestStreamArn) instead of a "
+               "Kinesis stream: no writer change needed");
+  app.add_option("--streams-endpoint", choice.streams_endpoint,
+                 "DynamoDB Streams endpoint URL (default: AWS_ENDPOINT_URL_DYNAMODB_STREAMS, AWS_ENDPOINT_URL, the "
+                 "primary's host:port for a local table, or the region's)");
+}
+
+Result<OpenedStream> open_stream(const TableTarget& primary, const StreamChoice& choice) {
+  auto usage = [](std::string m) { return Error(ErrorKind::kInvalidInput, "Usage", std::move(m)); };
+  if (choice.table_stream && !choice.stream.empty()) return usage("give --stream or --table-stream, not both");
+  if (!choice.table_stream && choice.stream.empty()) return usage("give --stream NAME|ARN or --table-stream");
+  OpenedStream out;
+  std::string arn = choice.stream;
+  if (choice.table_stream) {
+    DR_ASSIGN(arn, lease::table_stream_arn(*primary.client, primary.table()));
+  }
+  std::string region = choice.region.empty() ? primary.location.endpoint.region : choice.region;
+  if (choice.table_stream || ddbstreams::looks_like_stream_arn(arn)) {
+    out.dynamodb_stream = true;
+    out.name = arn;
+    out.lease_table = lease::default_stream_lease_table(arn);
+    // A table on a plain-HTTP endpoint is on a local server (dynalite, moto, DynamoDB Local),
+    // which serves its streams on the same port.
+    const std::string& url = primary.location.endpoint.url;
+    const bool local = url.rfind("http://", 0) == 0;
+    if (choice.region.empty() && !local && !ddbstreams::arn_region(arn).empty()) {
+      region = std::string(ddbstreams::arn_region(arn));  // the stream lives where its table does
+    }
+    auto client = std::make_shared<ddbstreams::Client>(
+        ddbstreams::Client::connect(region, choice.streams_endpoint, local ? url : ""));
+    out.aws = client->aws();
+    out.source = lease::dynamodb_streams_source(*client, arn);
+    out.client = client;
+    return out;
+  }
+  out.name = choice.stream;
+  out.lease_table = lease::default_lease_table(choice.stream);
+  out.aws = std::make_shared<aws::AwsClient>(aws::resolve_endpoint(aws::Service::kKinesis, region, choice.kinesis_endpoint),
+                                             aws::default_credentials_chain(SystemClock::instance()));
+  auto client = std::make_shared<kinesis::Client>(out.aws);
+  out.source = lease::kinesis_source(*client, choice.stream);
+  out.client = client;
+  return out;
 }
 
 }  // namespace dynarep::cli

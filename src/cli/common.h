@@ -46,6 +46,31 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text, std::str
 // a time (ISO 8601 or epoch milliseconds). The error names the option.
 Result<lease::StartPosition> parse_start_position(std::string_view text, std::string_view option);
 
+// Which stream a stream consumer (replicate, incremental-backup, status) reads: --stream NAME
+// (a Kinesis stream), --stream ARN (a DynamoDB stream), or --table-stream (the primary's own
+// DynamoDB stream, found with DescribeTable).
+struct StreamChoice {
+  std::string stream;
+  bool table_stream = false;
+  std::string region;            // --stream-region (default: the primary's)
+  std::string kinesis_endpoint;  // --kinesis-endpoint
+  std::string streams_endpoint;  // --streams-endpoint
+};
+// Adds --table-stream and --streams-endpoint (--stream and --kinesis-endpoint are the command's).
+void add_table_stream_options(CLI::App& app, StreamChoice& choice);
+
+struct OpenedStream {
+  std::string name;           // the Kinesis stream's name or the DynamoDB stream's ARN (lease::Config::stream)
+  std::string lease_table;    // the default lease table for it
+  bool dynamodb_stream = false;
+  std::unique_ptr<lease::ShardSource> source;
+  std::shared_ptr<aws::AwsClient> aws;  // the calls underneath (metrics)
+  std::shared_ptr<void> client;         // keeps the source's client alive
+};
+// Opens what `choice` names for `primary`. Usage errors (neither or both of --stream and
+// --table-stream) have code "Usage"; a table without a stream names it and the command to run.
+Result<OpenedStream> open_stream(const TableTarget& primary, const StreamChoice& choice);
+
 // Prints "dynarep <command>: <error>" and returns the exit code for it: 2 for a usage error
 // (bad argument), 3 otherwise.
 int report(Io& io, std::string_view command, const Error& error);

@@ -1,7 +1,8 @@
 // dynarep replicate: keeps a replica table equal to a primary by consuming the primary's change
 // stream (docs/formats.md §3). Three ways to run it:
 //   daemon   dynarep replicate --primary us-east-1/t --replica eu-west-1/t --stream t-changes
-//            (any number of processes share the shards through a lease table)
+//            (any number of processes share the shards through a lease table); --table-stream
+//            or --stream <DynamoDB stream ARN> reads the primary's own DynamoDB stream instead
 //   event    dynarep replicate --replica eu-west-1/t [--primary ...] --event event.json
 //   Lambda   the binary named `bootstrap` in a custom runtime, or --lambda-runtime; settings
 //            from the environment (see docs/replication.md).
@@ -170,11 +171,14 @@ class ReplicateCommand final : public Command {
   void setup(CLI::App& app) override {
     app.add_option("--primary", s_.primary, "Primary table (region/table or host:port/table): KEYS_ONLY records are read from it");
     app.add_option("--replica", s_.replica, "Replica table (region/table or host:port/table)");
-    app.add_option("--stream", stream_, "Kinesis stream of change records (daemon mode)");
-    app.add_option("--stream-region", stream_region_, "Region of the stream (default: the primary's)");
+    app.add_option("--stream", stream_.stream,
+                   "Kinesis stream of change records, or a DynamoDB stream's ARN (daemon mode)");
+    add_table_stream_options(app, stream_);
+    app.add_option("--stream-region", stream_.region, "Region of the stream (default: the primary's)");
     app.add_option("--lease-table", lease_table_,
                    "Lease table: a name (in the primary's region/endpoint) or region/table (default: "
-                   "dynarep-leases-<stream>; created on demand, on-demand billing)");
+                   "dynarep-leases-<stream>, or dynarep-leases-<table>-<stream label> for a DynamoDB stream; "
+                   "created on demand, on-demand billing)");
     app.add_option("--worker-id", worker_id_, "This worker's id in the lease table (default: host:pid:random)");
     app.add_option("--start-at", start_at_,
                    "Where shards without a checkpoint start: TRIM_HORIZON (default), LATEST, or a time "
@@ -189,7 +193,7 @@ class ReplicateCommand final : public Command {
     app.add_option("--metrics-port", metrics_port_, "Serve Prometheus metrics on this port (0: any free port; default: off)");
     app.add_option("--metrics-bind", metrics_bind_, "Address for the metrics server (default 127.0.0.1; 0.0.0.0 for all)");
     add_endpoint_option(app, s_.endpoint);
-    app.add_option("--kinesis-endpoint", kinesis_endpoint_,
+    app.add_option("--kinesis-endpoint", stream_.kinesis_endpoint,
                    "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL or the region's)");
     app.add_option("--s3-endpoint", s_.s3_endpoint, "S3 endpoint URL for s3:// dead letters");
     app.add_option("--fence", fence_,
@@ -257,7 +261,6 @@ class ReplicateCommand final : public Command {
 
   Result<lease::Config> worker_config(const TableTarget& primary) {
     lease::Config c;
-    c.stream = stream_;
     c.worker_id = worker_id_;
     DR_ASSIGN(c.lease_duration, parse_duration(lease_duration_, "--lease-duration"));
     DR_ASSIGN(c.idle_poll, parse_duration(idle_poll_, "--idle-poll"));
@@ -299,8 +302,10 @@ class ReplicateCommand final : public Command {
   }
 
   int run_daemon(Io& io) {
-    if (stream_.empty()) return usage_error(io, name(), "--stream is required (or --event / --lambda-runtime)");
-    if (s_.primary.empty()) return usage_error(io, name(), "--primary is required with --stream");
+    if (stream_.stream.empty() && !stream_.table_stream) {
+      return usage_error(io, name(), "--stream or --table-stream is required (or --event / --lambda-runtime)");
+    }
+    if (s_.primary.empty()) return usage_error(io, name(), "--primary is required with --stream / --table-stream");
     if (s_.replica.empty()) return usage_error(io, name(), "--replica is required");
     auto primary = open_table(s_.primary, s_.endpoint);
     if (!primary.ok()) return usage_error(io, name(), primary.error().describe());
@@ -309,9 +314,18 @@ class ReplicateCommand final : public Command {
     auto log_every = parse_duration(log_interval_, "--log-interval");
     if (!log_every.ok()) return fail(io, log_every.error());
 
+    // The stream: a missing one fails before anything is created for it (the fence's probe
+    // needs the lease table).
+    auto opened = open_stream(*primary, stream_);
+    if (!opened.ok()) return fail(io, opened.error());
+    if (auto shards = opened->source->list_shards(); !shards.ok() && !shards.error().retryable()) {
+      return report(io, name(), shards.error());
+    }
+    cfg->stream = opened->name;
+
     // Lease table: a name in the primary's endpoint, or a full location.
     std::shared_ptr<dynamodb::Client> lease_db = primary->client;
-    std::string lease_table = lease_table_.empty() ? lease::default_lease_table(stream_) : lease_table_;
+    std::string lease_table = lease_table_.empty() ? opened->lease_table : lease_table_;
     if (lease_table.find('/') != std::string::npos) {
       auto lt = open_table(lease_table, s_.endpoint);
       if (!lt.ok()) return usage_error(io, name(), lt.error().describe());
@@ -319,17 +333,6 @@ class ReplicateCommand final : public Command {
       lease_table = lt->table();
     }
     cfg->lease_table = lease_table;
-
-    std::string region = stream_region_.empty() ? primary->location.endpoint.region : stream_region_;
-    auto kinesis_aws = std::make_shared<aws::AwsClient>(
-        aws::resolve_endpoint(aws::Service::kKinesis, region, kinesis_endpoint_),
-        aws::default_credentials_chain(SystemClock::instance()));
-    kinesis::Client kinesis(kinesis_aws);
-    // A missing stream fails before anything is created for it (the fence's probe needs the
-    // lease table).
-    if (auto shards = kinesis.list_shards(stream_); !shards.ok() && !shards.error().retryable()) {
-      return report(io, name(), shards.error());
-    }
 
     auto fence = choose_fence(lease_db, lease_table);
     if (!fence.ok()) return fail(io, fence.error());
@@ -339,7 +342,7 @@ class ReplicateCommand final : public Command {
     if (!rep.ok()) return fail(io, rep.error());
 
     replicate::ReplicationProcessor processor(**rep);
-    lease::Worker worker(*cfg, kinesis, *lease_db, processor, SystemClock::instance());
+    lease::Worker worker(*cfg, std::move(opened->source), *lease_db, processor, SystemClock::instance());
     const replicate::ReplicatorOptions& ro = (*rep)->options();
 
     auto body = [&]() {
@@ -354,7 +357,7 @@ class ReplicateCommand final : public Command {
       };
       add("primary", ro.primary ? &ro.primary->aws() : nullptr);
       if (ro.replica.get() != ro.primary.get()) add("replica", &ro.replica->aws());
-      add("kinesis", kinesis_aws.get());
+      add(opened->dynamodb_stream ? "streams" : "kinesis", opened->aws.get());
       if (lease_db.get() != ro.primary.get() && lease_db.get() != ro.replica.get()) add("leases", &lease_db->aws());
       return out;
     };
@@ -367,7 +370,7 @@ class ReplicateCommand final : public Command {
     }
 
     spdlog::info("replicating {} -> {} from stream {} as worker {} (lease fence: {}; dead letters: {}{}{})",
-                 s_.primary, s_.replica, stream_, worker.worker_id(), *fence,
+                 s_.primary, s_.replica, opened->name, worker.worker_id(), *fence,
                  ro.dead_letters ? ro.dead_letters->describe() : "stderr only",
                  ro.reread ? ", re-reading images" : "",
                  ro.turnover ? fmt::format(", turnover {} {}", s_.turnover_role, s_.turnover_at) : "");
@@ -419,7 +422,8 @@ class ReplicateCommand final : public Command {
   }
 
   Settings s_;
-  std::string stream_, stream_region_, lease_table_, worker_id_, start_at_, kinesis_endpoint_;
+  StreamChoice stream_;
+  std::string lease_table_, worker_id_, start_at_;
   std::string fence_ = "auto";
   std::string metrics_bind_ = "127.0.0.1";
   int metrics_port_ = -1;

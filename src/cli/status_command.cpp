@@ -3,6 +3,8 @@
 // (so it serves as a health check), 2 usage, 3 when the lease table cannot be read.
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "aws/location.h"
@@ -29,9 +31,12 @@ class StatusCommand final : public Command {
                    "The lease table: region/table, host:port/table, or a name in --region (the replicator's "
                    "default is dynarep-leases-<stream>)")
         ->required();
-    app.add_option("--stream", stream_, "The Kinesis stream: adds how far each shard's checkpoint is behind its tip");
+    app.add_option("--stream", stream_.stream,
+                   "The Kinesis stream, or a DynamoDB stream's ARN: adds how far each shard's checkpoint is behind");
+    add_table_stream_options(app, stream_);
+    app.add_option("--primary", primary_, "With --table-stream: the table whose DynamoDB stream is read");
     app.add_option("--region", region_, "Region of a lease table given by name, and of the stream (default: AWS_REGION)");
-    app.add_option("--kinesis-endpoint", kinesis_endpoint_,
+    app.add_option("--kinesis-endpoint", stream_.kinesis_endpoint,
                    "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL or the region's)");
     app.add_option("--lease-duration", lease_duration_,
                    "The workers' --lease-duration: a lease not renewed for this long has no live owner (default 10s)");
@@ -54,13 +59,20 @@ class StatusCommand final : public Command {
     std::string where = lease_table_.find('/') == std::string::npos ? region + "/" + lease_table_ : lease_table_;
     auto table = open_table(where, endpoint_);
     if (!table.ok()) return usage_error(io, name(), table.error().describe());
-    std::unique_ptr<kinesis::Client> kinesis;
-    if (!stream_.empty()) {
-      kinesis = std::make_unique<kinesis::Client>(std::make_shared<aws::AwsClient>(
-          aws::resolve_endpoint(aws::Service::kKinesis, region, kinesis_endpoint_),
-          aws::default_credentials_chain(SystemClock::instance())));
-      opt.kinesis = kinesis.get();
-      opt.stream = stream_;
+    std::optional<OpenedStream> stream;
+    if (!stream_.stream.empty() || stream_.table_stream) {
+      if (stream_.table_stream && primary_.empty()) return usage_error(io, name(), "--table-stream needs --primary");
+      // The stream's region and endpoint: the primary's, else the lease table's.
+      auto near = primary_.empty() ? table : open_table(primary_, endpoint_);
+      if (!near.ok()) return usage_error(io, name(), near.error().describe());
+      if (stream_.region.empty() && primary_.empty()) stream_.region = region;
+      auto opened = open_stream(*near, stream_);
+      if (!opened.ok()) {
+        if (opened.error().code == "Usage") return usage_error(io, name(), opened.error().message);
+        return report(io, name(), opened.error());
+      }
+      stream = std::move(opened).value();
+      opt.source = stream->source.get();
     }
     lease::DynamoLeaseStore store(*table->client, table->table());
     auto report_r = replicate::lease_status(store, opt, SystemClock::instance().now());
@@ -70,7 +82,8 @@ class StatusCommand final : public Command {
   }
 
  private:
-  std::string lease_table_, stream_, region_, kinesis_endpoint_, endpoint_, dead_letter_;
+  StreamChoice stream_;
+  std::string lease_table_, primary_, region_, endpoint_, dead_letter_;
   std::string lease_duration_ = "10s", max_lag_ = "60s";
   bool json_ = false;
 };

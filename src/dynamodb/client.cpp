@@ -288,6 +288,10 @@ Result<TableDescription> parse_table(simdjson::dom::element table) {
   d.name = std::string(sv);
   if (!table["TableStatus"].get(sv)) d.status = std::string(sv);
   if (!table["TableArn"].get(sv)) d.arn = std::string(sv);
+  if (!table["LatestStreamArn"].get(sv)) d.latest_stream_arn = std::string(sv);
+  bool enabled = false;
+  if (!table["StreamSpecification"]["StreamEnabled"].get(enabled)) d.stream_enabled = enabled;
+  if (d.stream_enabled && !table["StreamSpecification"]["StreamViewType"].get(sv)) d.stream_view_type = std::string(sv);
   int64_t n = 0;
   if (!table["ItemCount"].get(n)) d.item_count = n;
   if (!table["TableSizeBytes"].get(n)) d.size_bytes = n;

@@ -29,6 +29,11 @@ struct TableDescription {
   int64_t size_bytes = -1;
   std::string billing_mode;  // PROVISIONED or PAY_PER_REQUEST
   std::string arn;
+  // The table's DynamoDB stream: LatestStreamArn (kept by DynamoDB after the stream is
+  // disabled, so check stream_enabled), StreamSpecification.StreamEnabled / StreamViewType.
+  std::string latest_stream_arn;
+  bool stream_enabled = false;
+  std::string stream_view_type;  // KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES; empty when none
   std::string raw;           // the Table object as the service returned it (compact JSON)
 };
 

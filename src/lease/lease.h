@@ -17,6 +17,10 @@
 //   lastRenewedMillis             N   the owner's wall clock at its last write (take, renewal,
 //                                     checkpoint): for `dynarep status` only; expiry never reads
 //                                     it (hosts' clocks disagree)
+//   streamArn                     S   the DynamoDB stream the shard is of (absent for Kinesis
+//                                     streams): a table's re-enabled stream has a new ARN, and
+//                                     a worker refuses a lease table holding another stream's
+//                                     leases rather than mix their shards
 #pragma once
 
 #include <cstdint>
@@ -43,6 +47,7 @@ inline constexpr std::string_view kAttrParents = "parentShardIds";
 inline constexpr std::string_view kAttrOwnerSwitches = "ownerSwitchesSinceCheckpoint";
 inline constexpr std::string_view kAttrStartTimestamp = "startTimestampMillis";
 inline constexpr std::string_view kAttrLastRenewed = "lastRenewedMillis";
+inline constexpr std::string_view kAttrStream = "streamArn";
 
 struct Lease {
   std::string key;    // shard id
@@ -56,6 +61,7 @@ struct Lease {
   std::vector<std::string> parent_shard_ids{};
   int64_t owner_switches_since_checkpoint = 0;
   std::optional<int64_t> last_renewed_ms{};  // lastRenewedMillis (display only)
+  std::string stream{};  // streamArn: the DynamoDB stream's ARN; empty for Kinesis
 
   [[nodiscard]] bool owned() const { return !owner.empty(); }
   // The shard was read to its end and everything in it is processed.

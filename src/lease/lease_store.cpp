@@ -55,6 +55,7 @@ Result<Lease> lease_from_item(const Item& item) {
     DR_ASSIGN(int64_t v, to_int(ts, kAttrStartTimestamp, l.key));
     l.start_timestamp_ms = v;
   }
+  if (const Value* s = item.find(kAttrStream); s != nullptr && s->try_as_s() != nullptr) l.stream = s->as_s();
   return l;
 }
 
@@ -187,6 +188,11 @@ Result<bool> DynamoLeaseStore::create(const Lease& lease) {
     req.expression_attribute_names.emplace_back("#ts", std::string(kAttrStartTimestamp));
     req.expression_attribute_values.set(":ts", Value::N(Number::from_int(*lease.start_timestamp_ms)));
     set += ", #ts = :ts";
+  }
+  if (!lease.stream.empty()) {
+    req.expression_attribute_names.emplace_back("#sa", std::string(kAttrStream));
+    req.expression_attribute_values.set(":sa", Value::S(lease.stream));
+    set += ", #sa = :sa";
   }
   req.update_expression = set;
   req.condition_expression = "attribute_not_exists(#k)";

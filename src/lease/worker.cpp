@@ -29,7 +29,7 @@ std::string default_worker_id() {
 
 struct Worker::Counters {
   std::atomic<int64_t> records_read{0}, batches_processed{0}, batch_failures{0}, checkpoints{0},
-      get_records_calls{0}, get_records_errors{0}, iterators_expired{0}, leases_taken{0}, leases_stolen{0},
+      get_records_calls{0}, get_records_errors{0}, iterators_expired{0}, trimmed_data{0}, leases_taken{0}, leases_stolen{0},
       leases_lost{0}, shards_finished{0}, shard_syncs{0};
 };
 
@@ -133,8 +133,7 @@ class Worker::Consumer {
     if (start_delay_ > 0ms && !nap(start_delay_, true)) return lost() ? Outcome::kLost : Outcome::kStopped;
     if (lease_.finished()) return Outcome::kFinished;
     if (lease_.checkpoint == kLatest && !pin_latest()) return lost() ? Outcome::kLost : Outcome::kStopped;
-    std::optional<kinesis::SequenceNumber> last_done;
-    if (lease_.has_sequence_checkpoint()) last_done = kinesis::SequenceNumber(lease_.checkpoint);
+    if (lease_.has_sequence_checkpoint()) last_done_ = kinesis::SequenceNumber(lease_.checkpoint);
     std::optional<kinesis::ShardIterator> it;
     std::optional<SteadyTime> last_call;
 
@@ -142,13 +141,22 @@ class Worker::Consumer {
       if (lost()) return Outcome::kLost;
       if (stopping()) return Outcome::kStopped;  // nothing in hand
       if (!it) {
-        kinesis::StartingPosition pos = last_done ? kinesis::StartingPosition::after_sequence_number(*last_done)
+        kinesis::StartingPosition pos = last_done_ ? kinesis::StartingPosition::after_sequence_number(*last_done_)
                                                   : position_for(lease_, w_.config_);
-        auto r = w_.kinesis_.get_shard_iterator(w_.config_.stream, kinesis::ShardId(shard), pos);
+        if (from_trim_horizon_) pos = kinesis::StartingPosition::trim_horizon();
+        if (pos.type == kinesis::IteratorType::kAtTimestamp && !w_.source_->at_timestamp()) {
+          skip_before_ = std::chrono::floor<std::chrono::seconds>(pos.timestamp);
+          pos = kinesis::StartingPosition::trim_horizon();
+        }
+        auto r = w_.source_->shard_iterator(kinesis::ShardId(shard), pos);
+        if (!r.ok() && w_.source_->is_trimmed(r.error())) {
+          trimmed(r.error());
+          continue;
+        }
         if (!r.ok()) {
           if (r.error().kind == ErrorKind::kNotFound && shard_gone()) {
-            spdlog::warn("shard {}: no longer in stream {} (trimmed away?); treating it as ended", shard,
-                         w_.config_.stream);
+            spdlog::warn("shard {}: no longer in {} (trimmed away?); treating it as ended", shard,
+                         w_.source_->describe());
             return finish_shard();
           }
           auto d = backoff_.next();
@@ -169,13 +177,18 @@ class Worker::Consumer {
       }
       last_call = w_.clock_.steady_now();
       w_.counters_->get_records_calls++;
-      auto r = w_.kinesis_.get_records(*it, w_.config_.max_records);
+      auto r = w_.source_->get_records(*it, w_.config_.max_records);
       if (!r.ok()) {
         w_.counters_->get_records_errors++;
+        if (w_.source_->is_trimmed(r.error())) {
+          trimmed(r.error());
+          it.reset();
+          continue;
+        }
         if (kinesis::is_expired_iterator(r.error())) {
           w_.counters_->iterators_expired++;
           spdlog::info("shard {}: iterator expired; continuing after {}", shard,
-                       last_done ? last_done->str() : lease_.checkpoint);
+                       last_done_ ? last_done_->str() : lease_.checkpoint);
           it.reset();
           continue;
         }
@@ -186,6 +199,20 @@ class Worker::Consumer {
       }
       backoff_.reset();
       kinesis::GetRecordsResult page = std::move(r).value();
+      if (skip_before_) {
+        auto& recs = page.records;
+        recs.erase(std::remove_if(recs.begin(), recs.end(),
+                                  [&](const kinesis::Record& rec) {
+                                    return rec.approximate_arrival && *rec.approximate_arrival < *skip_before_;
+                                  }),
+                   recs.end());
+      }
+      if (!lost_after_.empty() && !page.records.empty()) {
+        spdlog::error("shard {}: reading resumed at sequence number {}: the records after checkpoint {} before it "
+                      "are LOST; run diff-tables --repair (or a new backup) to heal",
+                      shard, page.records.front().sequence_number.str(), lost_after_);
+        lost_after_.clear();
+      }
       const int64_t n = static_cast<int64_t>(page.records.size());
       w_.counters_->records_read += n;
       set_status([&](ShardStatus& s) {
@@ -207,12 +234,29 @@ class Worker::Consumer {
           auto c = checkpoint(last.str());
           if (!c) return lost() ? Outcome::kLost : Outcome::kStopped;
         }
-        last_done = last;
+        last_done_ = last;
+        skip_before_.reset();
+        from_trim_horizon_ = false;
       }
       if (page.shard_ended()) return finish_shard();
       it = std::move(page.next_iterator);
       if (n == 0 && !nap(w_.config_.idle_poll, true)) continue;
     }
+  }
+
+  // The position (checkpoint, or the last record processed) is older than the stream keeps:
+  // the records between it and the oldest one kept are gone. Counted, logged loudly, and the
+  // shard goes on from TRIM_HORIZON; only a repair (diff-tables --repair) brings them back.
+  void trimmed(const Error& e) {
+    w_.counters_->trimmed_data++;
+    const std::string at = last_done_ ? last_done_->str() : lease_.checkpoint;
+    spdlog::error("shard {}: checkpoint {} is past the retention of {} ({}): records after it were LOST; going on "
+                  "from TRIM_HORIZON. Run diff-tables --repair to heal the replica",
+                  lease_.key, at, w_.source_->describe(), e.describe());
+    lost_after_ = at;
+    last_done_.reset();
+    skip_before_.reset();
+    from_trim_horizon_ = true;
   }
 
   // Hands the batch to the processor until it succeeds. false: gave up (lease lost, or a
@@ -295,7 +339,7 @@ class Worker::Consumer {
 
   // After a kNotFound for the shard: true when the stream exists and no longer lists it.
   bool shard_gone() {
-    auto shards = w_.kinesis_.list_shards(w_.config_.stream);
+    auto shards = w_.source_->list_shards();
     if (!shards.ok()) return false;
     return std::none_of(shards->begin(), shards->end(), [&](const kinesis::Shard& s) { return s.id.str() == lease_.key; });
   }
@@ -306,6 +350,15 @@ class Worker::Consumer {
   std::shared_ptr<const std::atomic<bool>> lost_;
   Backoff backoff_;
   std::optional<SteadyTime> stop_deadline_;
+  // Read position state shared by run() and trimmed().
+  std::optional<kinesis::SequenceNumber> last_done_;  // the last record processed
+  // A source without AT_TIMESTAMP (DynamoDB Streams) is read from TRIM_HORIZON and the records
+  // created before the lease's pinned time are skipped here, until the first batch is
+  // checkpointed (a sequence number from then on). Its times are whole seconds, so records of
+  // the pinned second are kept: applying a change twice, in order, is harmless; missing one is not.
+  std::optional<std::chrono::system_clock::time_point> skip_before_;
+  bool from_trim_horizon_ = false;  // after TrimmedDataAccessException: the checkpoint fell out of retention
+  std::string lost_after_;  // the checkpoint whose successors were lost, until reading resumes
   std::atomic<Outcome> outcome_{Outcome::kRunning};
   std::thread thread_;
 };
@@ -318,14 +371,23 @@ Worker::Worker(Config config, kinesis::Client& kinesis, dynamodb::Client& lease_
 
 Worker::Worker(Config config, kinesis::Client& kinesis, std::unique_ptr<LeaseStore> store, RecordProcessor& processor,
                Clock& clock)
-    : config_(std::move(config)), kinesis_(kinesis), store_(std::move(store)), processor_(processor), clock_(clock),
-      counters_(std::make_unique<Counters>()) {
+    : Worker(config, kinesis_source(kinesis, config.stream), std::move(store), processor, clock) {}
+
+Worker::Worker(Config config, std::unique_ptr<ShardSource> source, dynamodb::Client& lease_db,
+               RecordProcessor& processor, Clock& clock)
+    : Worker(config, std::move(source), std::make_unique<DynamoLeaseStore>(lease_db, config.lease_table), processor,
+             clock) {}
+
+Worker::Worker(Config config, std::unique_ptr<ShardSource> source, std::unique_ptr<LeaseStore> store,
+               RecordProcessor& processor, Clock& clock)
+    : config_(std::move(config)), source_(std::move(source)), store_(std::move(store)), processor_(processor),
+      clock_(clock), counters_(std::make_unique<Counters>()) {
   if (config_.stream.empty()) throw std::invalid_argument("lease::Worker: no stream");
   if (config_.worker_id.empty()) config_.worker_id = default_worker_id();
   if (config_.renew_interval <= 0ms) config_.renew_interval = config_.lease_duration / 3;
   if (config_.take_interval <= 0ms) config_.take_interval = config_.lease_duration / 2;
   if (config_.steal_grace <= 0ms) config_.steal_grace = config_.lease_duration / 2;
-  config_.max_records = std::clamp(config_.max_records, 1, kinesis::kMaxGetRecordsLimit);
+  config_.max_records = std::clamp(config_.max_records, 1, source_->max_records());
   CoordinatorOptions co;
   co.worker_id = config_.worker_id;
   co.lease_duration = config_.lease_duration;
@@ -355,6 +417,7 @@ WorkerStats Worker::stats() const {
   s.get_records_calls = c.get_records_calls;
   s.get_records_errors = c.get_records_errors;
   s.iterators_expired = c.iterators_expired;
+  s.trimmed_data = c.trimmed_data;
   s.leases_taken = c.leases_taken;
   s.leases_stolen = c.leases_stolen;
   s.leases_lost = c.leases_lost;
@@ -400,8 +463,9 @@ bool Worker::caught_up() const {
 
 Status Worker::shard_sync() {
   counters_->shard_syncs++;
-  DR_ASSIGN(std::vector<kinesis::Shard> shards, kinesis_.list_shards(config_.stream));
+  DR_ASSIGN(std::vector<kinesis::Shard> shards, source_->list_shards());
   DR_ASSIGN(std::vector<Lease> leases, store_->list());
+  DR_TRY(check_same_stream(leases));
   std::set<std::string> existing;
   for (const auto& l : leases) existing.insert(l.key);
   std::set<std::string> listed;
@@ -443,6 +507,7 @@ Status Worker::shard_sync() {
     if (existing.count(s->id.str()) != 0) continue;
     Lease l;
     l.key = s->id.str();
+    l.stream = source_->lease_stream();
     bool parent_consumed = false;
     for (const auto& p : {s->parent, s->adjacent_parent}) {
       if (!p || p->empty()) continue;
@@ -483,6 +548,22 @@ Status Worker::shard_sync() {
     auto r = store_->create(l);
     if (!r.ok()) return std::move(r).error();
     if (*r) spdlog::info("lease created: {}", describe(l));
+  }
+  return {};
+}
+
+Status Worker::check_same_stream(const std::vector<Lease>& leases) const {
+  const std::string mine = source_->lease_stream();
+  for (const Lease& l : leases) {
+    if (l.stream == mine) continue;
+    return Error(ErrorKind::kFatal, "LeaseTableOfAnotherStream",
+                 fmt::format("lease table {} holds leases of {} (shard {}), not of {}: a table's DynamoDB stream "
+                             "that was disabled and enabled again has a new ARN, and two streams' shards must not "
+                             "mix. Use another --lease-table (the default is one per stream), or delete this one "
+                             "once the old stream is no longer needed",
+                             config_.lease_table,
+                             l.stream.empty() ? std::string("a Kinesis stream") : "DynamoDB stream " + l.stream,
+                             l.key, source_->describe()));
   }
   return {};
 }
@@ -564,16 +645,20 @@ bool Worker::sleep_until(SteadyTime t, const std::atomic<bool>& stop) {
 }
 
 Status Worker::run(const std::atomic<bool>& stop) {
-  spdlog::info("worker {} starting on stream {} (lease table {}, lease duration {} ms)", config_.worker_id,
-               config_.stream, config_.lease_table, config_.lease_duration.count());
+  spdlog::info("worker {} starting on {} (lease table {}, lease duration {} ms)", config_.worker_id,
+               source_->describe(), config_.lease_table, config_.lease_duration.count());
   // The stream must exist: fail at once on a typo rather than log forever (and before a lease
   // table is created for it).
   {
-    auto shards = kinesis_.list_shards(config_.stream);
+    auto shards = source_->list_shards();
     if (!shards.ok() && !shards.error().retryable()) return std::move(shards).error();
   }
   if (config_.create_lease_table) {
     DR_TRY(store_->ensure_table());
+  }
+  // Another stream's leases: refuse at start, before taking any of them.
+  if (auto leases = store_->list(); leases.ok()) {
+    DR_TRY(check_same_stream(*leases));
   }
   stopping_.store(false);
   renewer_stop_.store(false);
@@ -585,7 +670,7 @@ Status Worker::run(const std::atomic<bool>& stop) {
     auto now = clock_.steady_now();
     if (now >= next_sync || sync_requested_.exchange(false)) {
       auto st = shard_sync();
-      if (!st.ok()) spdlog::warn("shard sync of stream {} failed: {}", config_.stream, st.error().describe());
+      if (!st.ok()) spdlog::warn("shard sync of {} failed: {}", source_->describe(), st.error().describe());
       next_sync = clock_.steady_now() + config_.shard_sync_interval;
       next_take = now;  // new leases (children) may be ready
     }

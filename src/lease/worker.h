@@ -1,4 +1,4 @@
-// A Kinesis stream consumer with leases, after the Kinesis Client Library: any number of
+// A stream consumer with leases (Kinesis or DynamoDB Streams, lease/shard_source.h), after the Kinesis Client Library: any number of
 // Worker processes (each with its own worker id) share a stream's shards through a lease table;
 // each shard is processed by one worker at a time, in order, and checkpointed after every
 // batch the RecordProcessor has made durable. Delivery is at-least-once: a batch processed but
@@ -44,6 +44,7 @@
 #include "kinesis/types.h"
 #include "lease/coordinator.h"
 #include "lease/lease_store.h"
+#include "lease/shard_source.h"
 
 namespace dynarep::kinesis {
 class Client;
@@ -151,6 +152,9 @@ struct WorkerStats {
   int64_t get_records_calls = 0;
   int64_t get_records_errors = 0;
   int64_t iterators_expired = 0;
+  // Checkpoints found older than the stream's retention (DynamoDB Streams'
+  // TrimmedDataAccessException): records were lost; the shard went on from TRIM_HORIZON.
+  int64_t trimmed_data = 0;
   int64_t leases_taken = 0;
   int64_t leases_stolen = 0;
   int64_t leases_lost = 0;
@@ -160,11 +164,18 @@ struct WorkerStats {
 
 class Worker {
  public:
+  // A Kinesis stream (config.stream names it).
   Worker(Config config, kinesis::Client& kinesis, dynamodb::Client& lease_db, RecordProcessor& processor,
          Clock& clock);
   // Over any lease store (tests).
   Worker(Config config, kinesis::Client& kinesis, std::unique_ptr<LeaseStore> store, RecordProcessor& processor,
          Clock& clock);
+  // Any shard source (lease/shard_source.h: Kinesis, DynamoDB Streams); config.stream names it
+  // in logs and the default lease table.
+  Worker(Config config, std::unique_ptr<ShardSource> source, dynamodb::Client& lease_db, RecordProcessor& processor,
+         Clock& clock);
+  Worker(Config config, std::unique_ptr<ShardSource> source, std::unique_ptr<LeaseStore> store,
+         RecordProcessor& processor, Clock& clock);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -195,13 +206,15 @@ class Worker {
 
  private:
   Status shard_sync();
+  // An error when the lease table holds another stream's leases (Lease::stream).
+  Status check_same_stream(const std::vector<Lease>& leases) const;
   void renew_loop();
   void start_consumer(const TakenLease& taken);
   void reap_consumers(bool wait_all);
   bool sleep_until(std::chrono::steady_clock::time_point t, const std::atomic<bool>& stop);
 
   Config config_;
-  kinesis::Client& kinesis_;
+  std::unique_ptr<ShardSource> source_;
   std::unique_ptr<LeaseStore> store_;
   RecordProcessor& processor_;
   Clock& clock_;

@@ -115,6 +115,10 @@ void render_worker_metrics(std::string& out, const lease::Worker& worker) {
   counter("get_records_errors_total", "GetRecords calls that failed (after the client's retries)",
           s.get_records_errors);
   counter("iterators_expired_total", "Shard iterators that expired and were renewed", s.iterators_expired);
+  counter("trimmed_data_total",
+          "Checkpoints past the stream's retention (TrimmedDataAccessException): records lost, shard went on from "
+          "TRIM_HORIZON; run diff-tables --repair",
+          s.trimmed_data);
   counter("leases_taken_total", "Leases taken (stolen ones included)", s.leases_taken);
   counter("leases_stolen_total", "Leases stolen from other workers", s.leases_stolen);
   counter("leases_lost_total", "Leases lost to other workers or to expiry", s.leases_lost);

@@ -9,8 +9,8 @@
 #include <set>
 
 #include "core/json_writer.h"
-#include "kinesis/client.h"
 #include "lease/lease_store.h"
+#include "lease/shard_source.h"
 
 namespace dynarep::replicate {
 namespace {
@@ -24,11 +24,13 @@ std::string human(milliseconds d) {
   return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
 }
 
-kinesis::StartingPosition position_of(const lease::Lease& l) {
+kinesis::StartingPosition position_of(const lease::Lease& l, const lease::ShardSource& source) {
   if (l.has_sequence_checkpoint()) {
     return kinesis::StartingPosition::after_sequence_number(kinesis::SequenceNumber(l.checkpoint));
   }
-  if (l.checkpoint == lease::kAtTimestamp && l.start_timestamp_ms) {
+  // Without AT_TIMESTAMP (DynamoDB Streams) the oldest record stands in: the lag shown is then
+  // an upper bound.
+  if (l.checkpoint == lease::kAtTimestamp && l.start_timestamp_ms && source.at_timestamp()) {
     return kinesis::StartingPosition::at_timestamp(std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(milliseconds(*l.start_timestamp_ms))));
   }
@@ -81,10 +83,10 @@ Result<StatusReport> lease_status(lease::LeaseStore& store, const StatusOptions&
       }
     }
     if (s.live) r.workers[l.owner].push_back(l.key);
-    if (opt.kinesis != nullptr && !s.finished && !s.waiting) {
-      auto it = opt.kinesis->get_shard_iterator(opt.stream, kinesis::ShardId(l.key), position_of(l));
+    if (opt.source != nullptr && !s.finished && !s.waiting) {
+      auto it = opt.source->shard_iterator(kinesis::ShardId(l.key), position_of(l, *opt.source));
       if (it.ok()) {
-        auto page = opt.kinesis->get_records(*it, 1);
+        auto page = opt.source->get_records(*it, 1);
         if (page.ok()) {
           s.millis_behind = page->millis_behind_latest;
         } else {

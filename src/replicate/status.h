@@ -20,11 +20,9 @@
 #include "core/result.h"
 #include "lease/lease.h"
 
-namespace dynarep::kinesis {
-class Client;
-}
 namespace dynarep::lease {
 class LeaseStore;
+class ShardSource;
 }
 
 namespace dynarep::replicate {
@@ -46,8 +44,7 @@ struct ShardReport {
 struct StatusOptions {
   std::chrono::milliseconds lease_duration{10000};  // the workers' --lease-duration
   std::chrono::milliseconds max_lag{60000};
-  kinesis::Client* kinesis = nullptr;  // with the stream's name: lag per shard
-  std::string stream;
+  lease::ShardSource* source = nullptr;  // the stream (Kinesis or DynamoDB Streams): lag per shard
   std::string dead_letter_dir;  // count lines of DIR/*.jsonl
 };
 

@@ -77,6 +77,7 @@ const std::map<std::string, ErrorKind>& expected_codes() {
       {"MalformedQueryString", K::kInvalidInput},
       {"IdempotentParameterMismatchException", K::kInvalidInput},
       {"ExpiredIteratorException", K::kInvalidInput},
+      {"TrimmedDataAccessException", K::kInvalidInput},
       {"ExpiredNextTokenException", K::kInvalidInput},
       {"InvalidRequest", K::kInvalidInput},
       {"InvalidBucketName", K::kInvalidInput},

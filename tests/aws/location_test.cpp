@@ -235,6 +235,22 @@ TEST(AwsServiceName, Names) {
   EXPECT_EQ(service_name(Service::kDynamoDB), "dynamodb");
   EXPECT_EQ(service_name(Service::kKinesis), "kinesis");
   EXPECT_EQ(service_name(Service::kS3), "s3");
+  EXPECT_EQ(service_name(Service::kDynamoDBStreams), "dynamodb");  // signs as DynamoDB
+}
+
+TEST(AwsEndpoint, DynamoDbStreams) {
+  ScopedEnv env;
+  env.clean_aws();
+  auto e = resolve_endpoint(Service::kDynamoDBStreams, "eu-west-1");
+  EXPECT_EQ(e.url, "https://streams.dynamodb.eu-west-1.amazonaws.com");
+  EXPECT_EQ(e.signing_service, "dynamodb");
+  EXPECT_EQ(aws_endpoint_url(Service::kDynamoDBStreams, "cn-north-1"), "https://streams.dynamodb.cn-north-1.amazonaws.com.cn");
+  env.set("AWS_ENDPOINT_URL", "http://127.0.0.1:9000");
+  env.set("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000");  // not the Streams API's variable
+  EXPECT_EQ(resolve_endpoint(Service::kDynamoDBStreams, "eu-west-1").url, "http://127.0.0.1:9000");
+  env.set("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "http://127.0.0.1:8001");
+  EXPECT_EQ(resolve_endpoint(Service::kDynamoDBStreams, "eu-west-1").url, "http://127.0.0.1:8001");
+  EXPECT_EQ(resolve_endpoint(Service::kDynamoDBStreams, "eu-west-1", "http://127.0.0.1:1").url, "http://127.0.0.1:1");
 }
 
 }  // namespace

@@ -402,7 +402,7 @@ TEST_F(ReplicateProcessTest, TurnoverSplitsChangesBetweenTwoReplicators) {
 TEST_F(ReplicateProcessTest, UsageErrors) {
   Proc p({"replicate", "--replica", "us-east-1/" + replica_});
   EXPECT_EQ(p.wait(10s), 2) << p.log();
-  EXPECT_NE(p.log().find("--stream is required"), std::string::npos) << p.log();
+  EXPECT_NE(p.log().find("--stream or --table-stream is required"), std::string::npos) << p.log();
   Proc q(args("s", "w", {}, "10"));
   EXPECT_EQ(q.wait(10s), 2) << q.log();
   Proc r({"replicate", "--primary", "us-east-1/" + primary_, "--replica", "us-east-1/" + replica_, "--stream",

@@ -1,4 +1,5 @@
 #include "support/moto.h"
+#include "support/process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,18 +24,6 @@ extern char** environ;
 
 namespace dynarep::testing {
 namespace {
-
-std::string find_on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    std::string p = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
 
 // A port the kernel says is free now (moto binds it a moment later; a clash fails loudly).
 int free_port() {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -121,6 +122,18 @@ ProcessResult run_dynarep(const std::vector<std::string>& args, const std::strin
   std::vector<std::string> argv{bin};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(argv, stdin_data, extra_env);
+}
+
+std::string find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return "";
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    std::string p = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
 }
 
 }  // namespace dynarep::testing
