@@ -11,11 +11,14 @@
 #include "aws/errors.h"
 #include "aws/location.h"
 #include "aws/sigv4.h"
+#include "aws/xml.h"
 #include "crypto/checksum.h"
 #include "s3/detail.h"
-#include "s3/xml.h"
 
 namespace dynarep::s3 {
+
+// The XML reader lives in aws (STS answers in XML too); S3 is its main user.
+namespace xml = aws::xml;
 
 namespace detail {
 
