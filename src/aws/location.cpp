@@ -128,6 +128,8 @@ std::string_view service_name(Service service) {
     case Service::kDynamoDB: return "dynamodb";
     case Service::kKinesis: return "kinesis";
     case Service::kS3: return "s3";
+    case Service::kSts: return "sts";
+    case Service::kSso: return "sso";
   }
   return "unknown";
 }
@@ -161,6 +163,7 @@ std::string aws_endpoint_url(Service service, std::string_view region) {
   else if (region.starts_with("us-iso-")) suffix = "c2s.ic.gov";
   else if (region.starts_with("eu-isoe-")) suffix = "cloud.adc-e.uk";
   else if (region.starts_with("eusc-")) suffix = "amazonaws.eu";
+  if (service == Service::kSso) return fmt::format("https://portal.sso.{}.{}", region, suffix);
   return fmt::format("https://{}.{}.{}", service_name(service), region, suffix);
 }
 

@@ -15,19 +15,28 @@
 #include <string>
 #include <string_view>
 
+#include "aws/credentials.h"
 #include "core/result.h"
 
 namespace dynarep::aws {
 
-enum class Service { kDynamoDB, kKinesis, kS3 };
+// kSts and kSso serve the credentials chain: STS (AssumeRole*, sts.<region>.amazonaws.com,
+// AWS_ENDPOINT_URL_STS) and the IAM Identity Center portal (GetRoleCredentials,
+// portal.sso.<region>.amazonaws.com, AWS_ENDPOINT_URL_SSO).
+enum class Service { kDynamoDB, kKinesis, kS3, kSts, kSso };
 
-// "dynamodb", "kinesis", "s3": the SigV4 service name and the endpoint host prefix.
+// "dynamodb", "kinesis", "s3", "sts", "sso": the SigV4 service name, the endpoint host prefix
+// (but "portal.sso" for kSso) and the AWS_ENDPOINT_URL_<NAME> suffix.
 std::string_view service_name(Service service);
 
 struct Endpoint {
   std::string url{};  // "https://dynamodb.us-east-1.amazonaws.com" or "http://127.0.0.1:8000", no trailing '/'
   std::string region{};           // the signing region
   std::string signing_service{};  // "dynamodb", "kinesis", "s3"
+  // Whose credentials sign calls here: a profile and/or a role to assume (--replica-profile,
+  // --replica-role-arn); empty: the default chain. Clients get their provider from
+  // credentials_for(), so every client of one side shares one refreshing provider.
+  CredentialsSpec credentials{};
 };
 
 // The endpoint for `service` in `region`, with the overrides above. An override without a

@@ -150,9 +150,11 @@ Client::Client(std::shared_ptr<aws::AwsClient> aws, ClientOptions options)
   options_.read_window = std::max<std::uint64_t>(options_.read_window, 64 * 1024);
 }
 
-Client Client::for_region(const std::string& region, const std::string& endpoint_flag, ClientOptions options) {
+Client Client::for_region(const std::string& region, const std::string& endpoint_flag, ClientOptions options,
+                          const aws::CredentialsSpec& credentials) {
   aws::Endpoint endpoint = aws::resolve_endpoint(aws::Service::kS3, region, endpoint_flag);
-  auto client = std::make_shared<aws::AwsClient>(std::move(endpoint), aws::default_credentials_chain());
+  endpoint.credentials = credentials;
+  auto client = std::make_shared<aws::AwsClient>(std::move(endpoint), aws::credentials_for(credentials));
   return Client(std::move(client), options);
 }
 

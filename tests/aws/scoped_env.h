@@ -42,7 +42,9 @@ class ScopedEnv {
                           "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
                           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
                           "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_KINESIS",
-                          "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"}) {
+                          "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_ENDPOINT_URL_STS",
+                          "AWS_ENDPOINT_URL_SSO", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                          "AWS_ROLE_SESSION_NAME"}) {
       unset(n);
     }
     set("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/dynarep-test-credentials");
