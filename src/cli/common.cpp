@@ -17,15 +17,19 @@ std::shared_ptr<dynamodb::Client> client_for(const aws::Endpoint& endpoint) {
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<dynamodb::Client>> clients;
   std::lock_guard lock(mu);
-  auto& c = clients[endpoint.url + "|" + endpoint.region];
+  // Two accounts at one endpoint (a primary in A, a replica in B, both us-east-1) are two clients.
+  auto& c = clients[endpoint.url + "|" + endpoint.region + "|" + endpoint.credentials.profile + "|" +
+                    endpoint.credentials.role_arn];
   if (!c) c = dynamodb::Client::for_endpoint(endpoint);
   return c;
 }
 
 }  // namespace
 
-Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag) {
+Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag,
+                               const aws::CredentialsSpec& credentials) {
   DR_ASSIGN(aws::TableLocation loc, aws::parse_table_location(text, endpoint_flag));
+  loc.endpoint.credentials = credentials;
   TableTarget t{loc, client_for(loc.endpoint)};
   return t;
 }
@@ -51,6 +55,20 @@ void add_endpoint_option(CLI::App& app, std::string& endpoint) {
   app.add_option("--endpoint", endpoint,
                  "DynamoDB endpoint URL, overriding the location's (default: from the location, "
                  "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL)");
+}
+
+void add_credentials_options(CLI::App& app, std::string_view side, std::string_view what,
+                             aws::CredentialsSpec& credentials, std::string_view fallback) {
+  app.add_option(fmt::format("--{}-profile", side), credentials.profile,
+                 fmt::format("AWS profile for {} (default: {})", what, fallback));
+  app.add_option(fmt::format("--{}-role-arn", side), credentials.role_arn,
+                 fmt::format("IAM role to assume for {}, with the credentials of --{}-profile (else the standard "
+                             "chain)",
+                             what, side));
+}
+
+const aws::CredentialsSpec& credentials_or(const aws::CredentialsSpec& own, const aws::CredentialsSpec& fallback) {
+  return own.empty() ? fallback : own;
 }
 
 int report(Io& io, std::string_view command, const Error& error) {
