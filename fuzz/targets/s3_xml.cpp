@@ -1,4 +1,4 @@
-// The S3 XML reader (s3/xml.h). The first input byte picks the parse options (low nibble:
+// The S3 XML reader (aws/xml.h). The first input byte picks the parse options (low nibble:
 // max_depth 1..15 or the default 32; high nibble: max_attributes 0..14 or the default 64),
 // the rest is the document.
 //
@@ -7,13 +7,13 @@
 // to the same tree; and, for the rest of the input as text, <a>escape(text)</a> reads back as
 // that text whenever XML can carry it (valid UTF-8 without NUL, U+FFFE or U+FFFF).
 #include "common/check.h"
-#include "s3/xml.h"
+#include "aws/xml.h"
 #include "targets/targets.h"
 
 namespace dynarep::fuzz {
 namespace {
 
-using s3::xml::Element;
+using aws::xml::Element;
 
 std::size_t depth_of(const Element& e) {
   std::size_t d = 0;
@@ -21,7 +21,7 @@ std::size_t depth_of(const Element& e) {
   return d + 1;
 }
 
-void check_limits(const Element& e, const s3::xml::ParseOptions& o) {
+void check_limits(const Element& e, const aws::xml::ParseOptions& o) {
   FUZZ_CHECK(e.attributes.size() <= o.max_attributes, "more attributes than max_attributes");
   FUZZ_CHECK(!e.name.empty(), "element without a name");
   for (const auto& c : e.children) check_limits(c, o);
@@ -32,7 +32,7 @@ void check_limits(const Element& e, const s3::xml::ParseOptions& o) {
 // S3Xml.EscapeCarriesEveryTextParseProduces). Written as references here, so the round trip
 // keeps checking everything else.
 std::string escape_text(std::string_view v) {
-  std::string out = s3::xml::escape(v);
+  std::string out = aws::xml::escape(v);
   for (const char* nonchar : {"\xEF\xBF\xBE", "\xEF\xBF\xBF"}) {
     for (std::size_t at = out.find(nonchar); at != std::string::npos; at = out.find(nonchar, at)) {
       out.replace(at, 3, nonchar[2] == '\xBE' ? "&#xFFFE;" : "&#xFFFF;");
@@ -116,12 +116,12 @@ bool xml_text(std::string_view s) {
 void s3_xml(std::string_view data) {
   Bytes in(data);
   const std::uint8_t opt = in.u8();
-  s3::xml::ParseOptions options;
+  aws::xml::ParseOptions options;
   if ((opt & 0x0F) != 0) options.max_depth = opt & 0x0F;
   if ((opt >> 4) != 0x0F) options.max_attributes = opt >> 4;
   const std::string_view doc = in.rest();
 
-  auto r = s3::xml::parse(doc, options);
+  auto r = aws::xml::parse(doc, options);
   if (!r.ok()) {
     check_error(r.error());
   } else {
@@ -133,7 +133,7 @@ void s3_xml(std::string_view data) {
     (void)r->attribute("xmlns");
     std::string out;
     write(out, *r);
-    auto again = s3::xml::parse(out, options);
+    auto again = aws::xml::parse(out, options);
     FUZZ_CHECK(again.ok(), "a parsed tree written back does not parse: " + printable(out) + ": " +
                                again.error().describe());
     FUZZ_CHECK(same(*again, *r), "a parsed tree written back reads differently: " + printable(out));
@@ -141,8 +141,8 @@ void s3_xml(std::string_view data) {
 
   // xml::escape carries any text XML can hold (S3 keys in DeleteObjects bodies).
   if (xml_text(doc)) {
-    const std::string wrapped = "<a>" + s3::xml::escape(doc) + "</a>";
-    auto t = s3::xml::parse(wrapped);
+    const std::string wrapped = "<a>" + aws::xml::escape(doc) + "</a>";
+    auto t = aws::xml::parse(wrapped);
     FUZZ_CHECK(t.ok(), "escaped text does not parse: " + printable(wrapped) + ": " + t.error().describe());
     FUZZ_CHECK(t->text == doc, "escaped text reads back differently: " + printable(doc));
   }

@@ -1,5 +1,6 @@
 #include "aws/credentials.h"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <pwd.h>
 #include <simdjson.h>
@@ -7,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <map>
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
@@ -21,10 +24,10 @@ namespace {
 
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
-}
+using detail::env;
+using detail::home_dir;
+using detail::read_file;
+using detail::trim;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -32,19 +35,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 Error auth_error(std::string message) { return Error(ErrorKind::kAuth, "NoCredentials", std::move(message)); }
-
-std::string home_dir() {
-  if (std::string h = env("HOME"); !h.empty()) return h;
-  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) return pw->pw_dir;
-  return "";
-}
 
 // "~/x" -> "$HOME/x".
 std::string expand_home(std::string path) {
@@ -63,14 +54,6 @@ std::string config_file_path() {
 std::string profile_name() {
   std::string p = env("AWS_PROFILE");
   return p.empty() ? "default" : p;
-}
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 const std::string* find_setting(const Settings& settings, std::string_view key) {
@@ -128,6 +111,40 @@ bool loopback_or_container_host(std::string_view host) {
 // --- detail --------------------------------------------------------------------------------
 
 namespace detail {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+std::string home_dir() {
+  if (std::string h = env("HOME"); !h.empty()) return h;
+  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) return pw->pw_dir;
+  return "";
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<Settings> load_section(const std::string& config_file, const std::string& section) {
+  auto text = read_file(config_file);
+  if (!text) return std::nullopt;
+  const IniFile ini = parse_ini(*text);
+  const Settings* found = ini.section(section);
+  if (found == nullptr) return std::nullopt;
+  return *found;
+}
 
 const std::vector<std::pair<std::string, std::string>>* IniFile::section(const std::string& name) const {
   for (const auto& [n, settings] : sections) {
@@ -256,47 +273,226 @@ Result<Credentials> EnvironmentCredentialsProvider::get() {
 // --- shared files --------------------------------------------------------------------------
 
 ProfileCredentialsProvider::ProfileCredentialsProvider(std::string profile, std::string credentials_file,
-                                                       std::string config_file)
+                                                       std::string config_file, Clock& clock)
     : profile_(profile.empty() ? profile_name() : std::move(profile)),
       credentials_file_(credentials_file.empty() ? credentials_file_path() : std::move(credentials_file)),
-      config_file_(config_file.empty() ? config_file_path() : std::move(config_file)) {}
+      config_file_(config_file.empty() ? config_file_path() : std::move(config_file)),
+      clock_(clock) {}
 
 std::string ProfileCredentialsProvider::name() const { return fmt::format("shared files (profile {})", profile_); }
 
 void ProfileCredentialsProvider::invalidate() {
-  std::lock_guard lock(mu_);
-  cached_.reset();
+  std::shared_ptr<CredentialsProvider> resolved;
+  {
+    std::lock_guard lock(mu_);
+    resolved = resolved_;
+  }
+  if (resolved) resolved->invalidate();
 }
 
-Result<Credentials> ProfileCredentialsProvider::get() {
-  std::lock_guard lock(mu_);
-  if (cached_) return *cached_;
-  auto settings = detail::load_profile(profile_, credentials_file_, config_file_);
-  if (!settings) {
-    return auth_error(fmt::format("profile '{}' not found in {} or {}", profile_, credentials_file_, config_file_));
-  }
-  const std::string* key = find_setting(*settings, "aws_access_key_id");
-  const std::string* secret = find_setting(*settings, "aws_secret_access_key");
-  if (key == nullptr || secret == nullptr || key->empty() || secret->empty()) {
-    for (std::string_view feature : {"role_arn", "sso_session", "sso_start_url", "credential_process",
-                                     "web_identity_token_file", "login_session"}) {
-      if (find_setting(*settings, feature) != nullptr) {
-        return auth_error(fmt::format(
-            "profile '{}' uses {}, which dynarep does not support; export keys instead, e.g. with "
-            "`eval \"$(aws configure export-credentials --profile {} --format env)\"`",
-            profile_, feature, profile_));
-      }
+namespace {
+
+Error profile_error(std::string message) { return Error(ErrorKind::kAuth, "InvalidProfile", std::move(message)); }
+
+// Turns profiles into providers, following source_profile chains.
+class ProfileResolver {
+ public:
+  ProfileResolver(const std::string& credentials_file, const std::string& config_file, Clock& clock)
+      : credentials_file_(credentials_file), config_file_(config_file), clock_(clock) {}
+
+  // `path` holds the profiles that led here (source_profile), to name a loop.
+  Result<std::shared_ptr<CredentialsProvider>> resolve(const std::string& profile, std::vector<std::string>& path) {
+    auto settings = detail::load_profile(profile, credentials_file_, config_file_);
+    if (!settings) {
+      const std::string where = fmt::format("not found in {} or {}", credentials_file_, config_file_);
+      if (path.empty()) return auth_error(fmt::format("profile '{}' {}", profile, where));
+      return profile_error(fmt::format("profile '{}' names source_profile '{}', which is {}", path.back(), profile, where));
     }
-    return auth_error(
-        fmt::format("profile '{}' has no aws_access_key_id and aws_secret_access_key (in {} or {})", profile_,
-                    credentials_file_, config_file_));
+    const Settings& s = *settings;
+    auto get = [&](std::string_view key) -> std::string {
+      const std::string* v = find_setting(s, key);
+      return v == nullptr ? std::string() : *v;
+    };
+    const std::string role_arn = get("role_arn");
+    const std::string token_file = get("web_identity_token_file");
+    if (!role_arn.empty() && token_file.empty()) return assume_role(profile, s, role_arn, path);
+    if (!token_file.empty()) {
+      if (role_arn.empty()) {
+        return profile_error(fmt::format("profile '{}' has web_identity_token_file but no role_arn", profile));
+      }
+      return cached(std::make_shared<WebIdentityCredentialsProvider>(
+          expand_home(token_file), role_params(s, role_arn), sts_region(s), "profile " + profile, clock_));
+    }
+    if (!get("sso_session").empty() || !get("sso_start_url").empty()) return sso(profile, s);
+    const std::string key = get("aws_access_key_id");
+    const std::string secret = get("aws_secret_access_key");
+    if (!key.empty() && !secret.empty()) {
+      return std::shared_ptr<CredentialsProvider>(
+          std::make_shared<StaticCredentialsProvider>(Credentials{key, secret, get("aws_session_token"), std::nullopt}));
+    }
+    if (!key.empty() || !secret.empty()) {
+      return profile_error(fmt::format("profile '{}' has only one of aws_access_key_id and aws_secret_access_key",
+                                       profile));
+    }
+    if (std::string command = get("credential_process"); !command.empty()) {
+      return cached(std::make_shared<ProcessCredentialsProvider>(command, "profile " + profile));
+    }
+    if (!get("login_session").empty()) {
+      return profile_error(fmt::format(
+          "profile '{}' uses login_session (`aws login`), which dynarep does not support; export keys instead, e.g. "
+          "with `eval \"$(aws configure export-credentials --profile {} --format env)\"`",
+          profile, profile));
+    }
+    const std::string message =
+        fmt::format("profile '{}' has no credentials (no aws_access_key_id/aws_secret_access_key, role_arn, "
+                    "sso_session, sso_start_url or credential_process in {} or {})",
+                    profile, credentials_file_, config_file_);
+    if (path.empty()) return auth_error(message);
+    return profile_error(fmt::format("source_profile of '{}': {}", path.back(), message));
   }
-  Credentials c;
-  c.access_key_id = *key;
-  c.secret_access_key = *secret;
-  if (const std::string* token = find_setting(*settings, "aws_session_token")) c.session_token = *token;
-  cached_ = c;
-  return c;
+
+ private:
+  std::shared_ptr<CredentialsProvider> cached(std::shared_ptr<CredentialsProvider> p) {
+    return std::make_shared<CachingCredentialsProvider>(std::move(p), clock_);
+  }
+
+  static std::string sts_region(const Settings& s) {
+    if (std::string r = env("AWS_REGION"); !r.empty()) return r;
+    if (std::string r = env("AWS_DEFAULT_REGION"); !r.empty()) return r;
+    if (const std::string* r = find_setting(s, "region"); r != nullptr && !r->empty()) return *r;
+    return default_region();
+  }
+
+  static AssumeRoleParams role_params(const Settings& s, const std::string& role_arn) {
+    AssumeRoleParams p;
+    p.role_arn = role_arn;
+    if (const std::string* v = find_setting(s, "role_session_name")) p.session_name = *v;
+    if (const std::string* v = find_setting(s, "external_id")) p.external_id = *v;
+    return p;
+  }
+
+  Result<std::shared_ptr<CredentialsProvider>> assume_role(const std::string& profile, const Settings& s,
+                                                           const std::string& role_arn,
+                                                           std::vector<std::string>& path) {
+    if (const std::string* mfa = find_setting(s, "mfa_serial"); mfa != nullptr && !mfa->empty()) {
+      return profile_error(fmt::format(
+          "profile '{}' assumes role {} with mfa_serial {}: dynarep runs unattended and cannot ask for an MFA code; "
+          "use a profile without mfa_serial, or export temporary keys (`aws configure export-credentials --profile "
+          "{} --format env`)",
+          profile, role_arn, *mfa, profile));
+    }
+    AssumeRoleParams params = role_params(s, role_arn);
+    if (const std::string* d = find_setting(s, "duration_seconds"); d != nullptr && !d->empty()) {
+      int v = 0;
+      auto [p, ec] = std::from_chars(d->data(), d->data() + d->size(), v);
+      if (ec != std::errc() || p != d->data() + d->size() || v < 900 || v > 43200) {
+        return profile_error(
+            fmt::format("profile '{}': duration_seconds '{}' must be a number of seconds from 900 to 43200", profile, *d));
+      }
+      params.duration_seconds = v;
+    }
+    const std::string* source_profile = find_setting(s, "source_profile");
+    const std::string* credential_source = find_setting(s, "credential_source");
+    if (source_profile != nullptr && credential_source != nullptr) {
+      return profile_error(fmt::format("profile '{}' sets both source_profile and credential_source; keep one", profile));
+    }
+    std::shared_ptr<CredentialsProvider> source;
+    if (source_profile != nullptr && !source_profile->empty()) {
+      if (*source_profile == profile) {
+        // A profile may name itself: its own static keys assume its role (the CLI allows this).
+        const std::string* key = find_setting(s, "aws_access_key_id");
+        const std::string* secret = find_setting(s, "aws_secret_access_key");
+        if (key == nullptr || secret == nullptr || key->empty() || secret->empty()) {
+          return profile_error(fmt::format(
+              "profile '{}' is its own source_profile but has no aws_access_key_id/aws_secret_access_key", profile));
+        }
+        const std::string* token = find_setting(s, "aws_session_token");
+        source = std::make_shared<StaticCredentialsProvider>(
+            Credentials{*key, *secret, token == nullptr ? "" : *token, std::nullopt});
+      } else {
+        path.push_back(profile);
+        if (std::find(path.begin(), path.end(), *source_profile) != path.end()) {
+          std::string loop;
+          for (const auto& p : path) loop += p + " -> ";
+          return profile_error(fmt::format("source_profile chain loops: {}{}", loop, *source_profile));
+        }
+        auto inner = resolve(*source_profile, path);
+        path.pop_back();
+        if (!inner.ok()) return inner;
+        source = *inner;
+      }
+    } else if (credential_source != nullptr && !credential_source->empty()) {
+      if (*credential_source == "Environment") {
+        source = std::make_shared<EnvironmentCredentialsProvider>();
+      } else if (*credential_source == "Ec2InstanceMetadata") {
+        source = cached(std::make_shared<ImdsCredentialsProvider>(clock_));
+      } else if (*credential_source == "EcsContainer") {
+        source = cached(std::make_shared<ContainerCredentialsProvider>());
+      } else {
+        return profile_error(fmt::format(
+            "profile '{}': credential_source '{}' is not Environment, Ec2InstanceMetadata or EcsContainer", profile,
+            *credential_source));
+      }
+    } else {
+      return profile_error(
+          fmt::format("profile '{}' has role_arn {} but neither source_profile nor credential_source", profile, role_arn));
+    }
+    return cached(std::make_shared<AssumeRoleCredentialsProvider>(std::move(source), std::move(params), sts_region(s),
+                                                                  "profile " + profile, clock_));
+  }
+
+  Result<std::shared_ptr<CredentialsProvider>> sso(const std::string& profile, const Settings& s) {
+    SsoSettings sso;
+    auto get = [&](const Settings& from, std::string_view key) {
+      const std::string* v = find_setting(from, key);
+      return v == nullptr ? std::string() : *v;
+    };
+    sso.session_name = get(s, "sso_session");
+    if (!sso.session_name.empty()) {
+      auto section = detail::load_section(config_file_, "sso-session " + sso.session_name);
+      if (!section) {
+        return profile_error(fmt::format("profile '{}' names sso_session '{}', but {} has no [sso-session {}] section",
+                                         profile, sso.session_name, config_file_, sso.session_name));
+      }
+      sso.start_url = get(*section, "sso_start_url");
+      sso.region = get(*section, "sso_region");
+    } else {
+      sso.start_url = get(s, "sso_start_url");
+      sso.region = get(s, "sso_region");
+    }
+    sso.account_id = get(s, "sso_account_id");
+    sso.role_name = get(s, "sso_role_name");
+    for (const auto& [key, value] : {std::pair<std::string_view, const std::string*>{"sso_start_url", &sso.start_url},
+                                     {"sso_region", &sso.region},
+                                     {"sso_account_id", &sso.account_id},
+                                     {"sso_role_name", &sso.role_name}}) {
+      if (value->empty()) return profile_error(fmt::format("SSO profile '{}' has no {}", profile, key));
+    }
+    return cached(std::make_shared<SsoCredentialsProvider>(std::move(sso), profile, clock_));
+  }
+
+  std::string credentials_file_, config_file_;
+  Clock& clock_;
+};
+
+}  // namespace
+
+Result<Credentials> ProfileCredentialsProvider::get() {
+  std::shared_ptr<CredentialsProvider> resolved;
+  {
+    std::lock_guard lock(mu_);
+    if (!resolved_) {
+      // Resolved once: the files are read at the first call, and a profile's providers keep
+      // their caches from then on. A failed resolution is tried again at the next call.
+      ProfileResolver resolver(credentials_file_, config_file_, clock_);
+      std::vector<std::string> path;
+      auto r = resolver.resolve(profile_, path);
+      if (!r.ok()) return std::move(r).error();
+      resolved_ = *r;
+    }
+    resolved = resolved_;
+  }
+  return resolved->get();
 }
 
 // --- container -----------------------------------------------------------------------------
@@ -456,23 +652,50 @@ Result<Credentials> ImdsCredentialsProvider::get() {
 // --- caching -------------------------------------------------------------------------------
 
 CachingCredentialsProvider::CachingCredentialsProvider(std::shared_ptr<CredentialsProvider> inner, Clock& clock,
-                                                       std::chrono::seconds refresh_before)
-    : inner_(std::move(inner)), clock_(clock), refresh_before_(refresh_before) {}
+                                                       std::chrono::seconds refresh_before,
+                                                       std::chrono::seconds max_backoff)
+    : inner_(std::move(inner)), clock_(clock), refresh_before_(refresh_before), max_backoff_(max_backoff) {}
 
 void CachingCredentialsProvider::invalidate() {
-  std::lock_guard lock(mu_);
-  cached_.reset();
-  refresh_at_.reset();
+  {
+    std::lock_guard lock(mu_);
+    cached_.reset();
+    refresh_at_.reset();
+    failures_ = 0;
+    retry_at_ = {};
+  }
   inner_->invalidate();
 }
 
 Result<Credentials> CachingCredentialsProvider::get() {
-  std::lock_guard lock(mu_);
-  const auto now = clock_.now();
-  if (cached_ && (!refresh_at_ || now < *refresh_at_)) return *cached_;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    const auto now = clock_.now();
+    if (cached_ && (!refresh_at_ || now < *refresh_at_)) return *cached_;
+    const bool valid = cached_ && cached_->expiration && now < *cached_->expiration;
+    // Due for a refresh but still valid: one caller refreshes, the others go on with these;
+    // after a failed refresh nobody tries again before the backoff is over.
+    if (valid && (refreshing_ || now < retry_at_)) return *cached_;
+    if (!valid && !refreshing_ && now < retry_at_ && last_error_) {
+      // Expired, and the last refresh failed a moment ago: say so without asking again at
+      // once (a busy daemon would otherwise call STS at every request).
+      return *last_error_;
+    }
+    if (!refreshing_) break;
+    refreshed_.wait(lock);  // nothing valid to hand out: wait for the refresh in flight
+  }
+  refreshing_ = true;
+  lock.unlock();
   auto fresh = inner_->get();
+  lock.lock();
+  refreshing_ = false;
+  refreshed_.notify_all();
+  const auto now = clock_.now();
   if (fresh.ok()) {
     cached_ = *fresh;
+    failures_ = 0;
+    retry_at_ = {};
+    last_error_.reset();
     refresh_at_.reset();
     if (const auto& exp = fresh->expiration) {
       refresh_at_ = *exp - refresh_before_;
@@ -482,13 +705,24 @@ Result<Credentials> CachingCredentialsProvider::get() {
     }
     return fresh;
   }
+  ++failures_;
+  const auto backoff = std::min<std::chrono::seconds>(max_backoff_, std::chrono::seconds(int64_t{1} << std::min(failures_ - 1, 16)));
+  retry_at_ = now + backoff;
+  Error err = std::move(fresh).error();
   if (cached_ && cached_->expiration && now < *cached_->expiration) {
-    // Still valid for a while: keep working, and try again at the next call.
-    spdlog::warn("refreshing AWS credentials from {} failed, using the current ones until they expire: {}",
-                 inner_->name(), fresh.error().describe());
+    // Still valid for a while: keep working, and try again after the backoff.
+    spdlog::warn("refreshing AWS credentials from {} failed (attempt {}, next in {} s); the current ones stay in use "
+                 "until they expire: {}",
+                 inner_->name(), failures_, backoff.count(), err.describe());
     return *cached_;
   }
-  return fresh;
+  if (cached_ && cached_->expiration) {
+    err.message = fmt::format("credentials from {} expired at {:%Y-%m-%dT%H:%M:%SZ} and refreshing them failed: {}",
+                              inner_->name(), std::chrono::floor<std::chrono::seconds>(*cached_->expiration),
+                              err.message);
+  }
+  last_error_ = err;
+  return err;
 }
 
 // --- chain ---------------------------------------------------------------------------------
@@ -520,6 +754,13 @@ Result<Credentials> ChainCredentialsProvider::get() {
       chosen_ = p;
       return r;
     }
+    // Configured here but failing (a role that cannot be assumed, a broken credential_process):
+    // stop, rather than sign with whatever identity comes next in the chain.
+    if (r.error().code != "NoCredentials") {
+      Error e = std::move(r).error();
+      e.message = p->name() + ": " + e.message;
+      return e;
+    }
     if (!tried.empty()) tried += "; ";
     tried += p->name() + ": " + r.error().message;
   }
@@ -529,12 +770,45 @@ Result<Credentials> ChainCredentialsProvider::get() {
 std::shared_ptr<CredentialsProvider> default_credentials_chain(Clock& clock) {
   std::vector<std::shared_ptr<CredentialsProvider>> providers;
   providers.push_back(std::make_shared<EnvironmentCredentialsProvider>());
-  providers.push_back(std::make_shared<ProfileCredentialsProvider>());
+  if (auto web = WebIdentityCredentialsProvider::from_environment(clock)) {
+    providers.push_back(std::make_shared<CachingCredentialsProvider>(std::move(web), clock));
+  }
+  providers.push_back(std::make_shared<ProfileCredentialsProvider>("", "", "", clock));
   providers.push_back(
       std::make_shared<CachingCredentialsProvider>(std::make_shared<ContainerCredentialsProvider>(), clock));
   providers.push_back(
       std::make_shared<CachingCredentialsProvider>(std::make_shared<ImdsCredentialsProvider>(clock), clock));
   return std::make_shared<ChainCredentialsProvider>(std::move(providers));
+}
+
+std::string CredentialsSpec::describe() const {
+  if (empty()) return "default chain";
+  std::string out = profile.empty() ? "default chain" : "profile " + profile;
+  if (!role_arn.empty()) out += ", role " + role_arn;
+  return out;
+}
+
+std::shared_ptr<CredentialsProvider> credentials_for(const CredentialsSpec& spec, Clock& clock) {
+  if (spec.empty()) return default_credentials_chain(clock);
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<CredentialsProvider>> providers;
+  std::lock_guard lock(mu);
+  auto& p = providers[spec.profile + '\n' + spec.role_arn];
+  if (p) return p;
+  std::shared_ptr<CredentialsProvider> base =
+      spec.profile.empty() ? default_credentials_chain(clock)
+                           : std::make_shared<ProfileCredentialsProvider>(spec.profile, "", "", clock);
+  if (spec.role_arn.empty()) {
+    p = std::move(base);
+  } else {
+    AssumeRoleParams params;
+    params.role_arn = spec.role_arn;
+    p = std::make_shared<CachingCredentialsProvider>(
+        std::make_shared<AssumeRoleCredentialsProvider>(std::move(base), std::move(params), default_region(),
+                                                        spec.describe(), clock),
+        clock);
+  }
+  return p;
 }
 
 std::string default_region() {

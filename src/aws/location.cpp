@@ -129,6 +129,8 @@ std::string_view service_name(Service service) {
     case Service::kKinesis: return "kinesis";
     case Service::kS3: return "s3";
     case Service::kDynamoDBStreams: return "dynamodb";  // the Streams API signs as DynamoDB
+    case Service::kSts: return "sts";
+    case Service::kSso: return "sso";
   }
   return "unknown";
 }
@@ -166,6 +168,7 @@ std::string aws_endpoint_url(Service service, std::string_view region) {
   else if (region.starts_with("us-iso-")) suffix = "c2s.ic.gov";
   else if (region.starts_with("eu-isoe-")) suffix = "cloud.adc-e.uk";
   else if (region.starts_with("eusc-")) suffix = "amazonaws.eu";
+  if (service == Service::kSso) return fmt::format("https://portal.sso.{}.{}", region, suffix);
   return fmt::format("https://{}.{}.{}", endpoint_prefix(service), region, suffix);
 }
 

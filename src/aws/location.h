@@ -15,15 +15,19 @@
 #include <string>
 #include <string_view>
 
+#include "aws/credentials.h"
 #include "core/result.h"
 
 namespace dynarep::aws {
 
 // kDynamoDBStreams: the DynamoDB Streams API (streams.dynamodb.<region>.amazonaws.com), signed
-// as service "dynamodb".
-enum class Service { kDynamoDB, kKinesis, kS3, kDynamoDBStreams };
+// as service "dynamodb". kSts and kSso serve the credentials chain: STS (AssumeRole*,
+// sts.<region>.amazonaws.com, AWS_ENDPOINT_URL_STS) and the IAM Identity Center portal
+// (GetRoleCredentials, portal.sso.<region>.amazonaws.com, AWS_ENDPOINT_URL_SSO).
+enum class Service { kDynamoDB, kKinesis, kS3, kDynamoDBStreams, kSts, kSso };
 
-// "dynamodb", "kinesis", "s3" (and "dynamodb" for DynamoDB Streams): the SigV4 service name.
+// "dynamodb", "kinesis", "s3", "sts", "sso" (and "dynamodb" for DynamoDB Streams): the SigV4
+// service name.
 std::string_view service_name(Service service);
 // The endpoint host prefix: the service name, "streams.dynamodb" for DynamoDB Streams.
 std::string_view endpoint_prefix(Service service);
@@ -32,6 +36,10 @@ struct Endpoint {
   std::string url{};  // "https://dynamodb.us-east-1.amazonaws.com" or "http://127.0.0.1:8000", no trailing '/'
   std::string region{};           // the signing region
   std::string signing_service{};  // "dynamodb", "kinesis", "s3"
+  // Whose credentials sign calls here: a profile and/or a role to assume (--replica-profile,
+  // --replica-role-arn); empty: the default chain. Clients get their provider from
+  // credentials_for(), so every client of one side shares one refreshing provider.
+  CredentialsSpec credentials{};
 };
 
 // The endpoint for `service` in `region`, with the overrides above. An override without a

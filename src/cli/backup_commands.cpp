@@ -9,6 +9,7 @@
 #include "backup/backup_table.h"
 #include "backup/restore.h"
 #include "backup/storage.h"
+#include "s3/client.h"
 #include "cli/command.h"
 #include "cli/common.h"
 #include "core/json_writer.h"
@@ -21,6 +22,15 @@ namespace {
 void add_s3_endpoint_option(CLI::App& app, std::string& endpoint) {
   app.add_option("--s3-endpoint", endpoint,
                  "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS for the default region)");
+}
+
+// Backups and restores with S3 in its own (backup) account: --s3-profile / --s3-role-arn.
+std::unique_ptr<backup::Storage> storage_for(const std::string& s3_endpoint, const aws::CredentialsSpec& creds,
+                                             Io& io) {
+  if (creds.empty()) return std::make_unique<backup::Storage>(s3_endpoint, &io.in, &io.out);
+  return std::make_unique<backup::Storage>(
+      std::make_shared<s3::Client>(s3::Client::for_region(aws::default_region(), s3_endpoint, {}, creds)), &io.in,
+      &io.out);
 }
 
 class BackupTableCommand final : public Command {
@@ -47,12 +57,14 @@ class BackupTableCommand final : public Command {
     app.add_flag("--consistent", consistent_, "Strongly consistent scan (twice the read units)");
     add_endpoint_option(app, endpoint_);
     add_s3_endpoint_option(app, s3_endpoint_);
+    add_credentials_options(app, "table", "the table", table_creds_);
+    add_credentials_options(app, "s3", "S3", s3_creds_);
     app.add_flag("--json", json_, "A JSON summary (with the manifest) on stdout instead of the job id");
     app.add_flag("--quiet", quiet_, "No progress on stderr");
   }
 
   int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
+    auto t = open_table(location_, endpoint_, table_creds_);
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
     auto dest = aws::parse_object_location(dest_);
     if (!dest.ok()) return usage_error(io, name(), dest.error().describe());
@@ -61,7 +73,8 @@ class BackupTableCommand final : public Command {
     if (dest->kind == aws::ObjectLocation::Kind::kStdio && json_) {
       return usage_error(io, name(), "--json writes to stdout, which DEST - already uses");
     }
-    backup::Storage storage(s3_endpoint_, &io.in, &io.out);
+    auto storage_owner = storage_for(s3_endpoint_, s3_creds_, io);
+    backup::Storage& storage = *storage_owner;
     auto desc = t->client->describe_table(t->table());
     if (!desc.ok()) return report(io, name(), desc.error());
     std::optional<Progress> progress;
@@ -116,6 +129,7 @@ class BackupTableCommand final : public Command {
 
  private:
   std::string location_, dest_, jobid_, endpoint_, s3_endpoint_;
+  aws::CredentialsSpec table_creds_, s3_creds_;
   std::optional<int> segment_;
   int segments_ = 1;
   int parallel_ = 4;
@@ -157,12 +171,14 @@ class RestoreCommand final : public Command {
                  "incremental backup lags); otherwise that is refused");
     add_endpoint_option(app, endpoint_);
     add_s3_endpoint_option(app, s3_endpoint_);
+    add_credentials_options(app, "table", "the table", table_creds_);
+    add_credentials_options(app, "s3", "S3", s3_creds_);
     app.add_flag("--json", json_, "A JSON summary on stdout");
     app.add_flag("--quiet", quiet_, "No progress or detection report on stderr");
   }
 
   int run(Io& io) override {
-    auto t = open_table(location_, endpoint_);
+    auto t = open_table(location_, endpoint_, table_creds_);
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
     auto src = aws::parse_object_location(src_);
     if (!src.ok()) return usage_error(io, name(), src.error().describe());
@@ -192,7 +208,8 @@ class RestoreCommand final : public Command {
     } else if (!history_.empty()) {
       return usage_error(io, name(), "--history is for --as-of");
     }
-    backup::Storage storage(s3_endpoint_, &io.in, &io.out);
+    auto storage_owner = storage_for(s3_endpoint_, s3_creds_, io);
+    backup::Storage& storage = *storage_owner;
     std::optional<Progress> progress;
     if (!quiet_) {
       progress.emplace(io.err, Progress::Options{.label = "restore " + t->display(), .tty = io.err_is_tty});
@@ -257,6 +274,7 @@ class RestoreCommand final : public Command {
   }
 
   std::string src_, location_, key_, as_of_, history_, endpoint_, s3_endpoint_;
+  aws::CredentialsSpec table_creds_, s3_creds_;
   int parallel_ = 8, readers_ = 4;
   double margin_ = 300;
   bool allow_incomplete_history_ = false;

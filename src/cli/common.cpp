@@ -22,15 +22,19 @@ std::shared_ptr<dynamodb::Client> client_for(const aws::Endpoint& endpoint) {
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<dynamodb::Client>> clients;
   std::lock_guard lock(mu);
-  auto& c = clients[endpoint.url + "|" + endpoint.region];
+  // Two accounts at one endpoint (a primary in A, a replica in B, both us-east-1) are two clients.
+  auto& c = clients[endpoint.url + "|" + endpoint.region + "|" + endpoint.credentials.profile + "|" +
+                    endpoint.credentials.role_arn];
   if (!c) c = dynamodb::Client::for_endpoint(endpoint);
   return c;
 }
 
 }  // namespace
 
-Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag) {
+Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag,
+                               const aws::CredentialsSpec& credentials) {
   DR_ASSIGN(aws::TableLocation loc, aws::parse_table_location(text, endpoint_flag));
+  loc.endpoint.credentials = credentials;
   TableTarget t{loc, client_for(loc.endpoint)};
   return t;
 }
@@ -56,6 +60,20 @@ void add_endpoint_option(CLI::App& app, std::string& endpoint) {
   app.add_option("--endpoint", endpoint,
                  "DynamoDB endpoint URL, overriding the location's (default: from the location, "
                  "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL)");
+}
+
+void add_credentials_options(CLI::App& app, std::string_view side, std::string_view what,
+                             aws::CredentialsSpec& credentials, std::string_view fallback) {
+  app.add_option(fmt::format("--{}-profile", side), credentials.profile,
+                 fmt::format("AWS profile for {} (default: {})", what, fallback));
+  app.add_option(fmt::format("--{}-role-arn", side), credentials.role_arn,
+                 fmt::format("IAM role to assume for {}, with the credentials of --{}-profile (else the standard "
+                             "chain)",
+                             what, side));
+}
+
+const aws::CredentialsSpec& credentials_or(const aws::CredentialsSpec& own, const aws::CredentialsSpec& fallback) {
+  return own.empty() ? fallback : own;
 }
 
 int report(Io& io, std::string_view command, const Error& error) {
@@ -126,7 +144,8 @@ void add_table_stream_options(CLI::App& app, StreamChoice& choice) {
                  "primary's host:port for a local table, or the region's)");
 }
 
-Result<OpenedStream> open_stream(const TableTarget& primary, const StreamChoice& choice) {
+Result<OpenedStream> open_stream(const TableTarget& primary, const StreamChoice& choice,
+                                 const aws::CredentialsSpec& credentials) {
   auto usage = [](std::string m) { return Error(ErrorKind::kInvalidInput, "Usage", std::move(m)); };
   if (choice.table_stream && !choice.stream.empty()) return usage("give --stream or --table-stream, not both");
   if (!choice.table_stream && choice.stream.empty()) return usage("give --stream NAME|ARN or --table-stream");
@@ -148,7 +167,8 @@ Result<OpenedStream> open_stream(const TableTarget& primary, const StreamChoice&
       region = std::string(ddbstreams::arn_region(arn));  // the stream lives where its table does
     }
     auto client = std::make_shared<ddbstreams::Client>(
-        ddbstreams::Client::connect(region, choice.streams_endpoint, local ? url : ""));
+        ddbstreams::Client::connect(region, choice.streams_endpoint, local ? url : "", SystemClock::instance(),
+                                    aws::credentials_for(credentials)));
     out.aws = client->aws();
     out.source = lease::dynamodb_streams_source(*client, arn);
     out.client = client;
@@ -157,7 +177,7 @@ Result<OpenedStream> open_stream(const TableTarget& primary, const StreamChoice&
   out.name = choice.stream;
   out.lease_table = lease::default_lease_table(choice.stream);
   out.aws = std::make_shared<aws::AwsClient>(aws::resolve_endpoint(aws::Service::kKinesis, region, choice.kinesis_endpoint),
-                                             aws::default_credentials_chain(SystemClock::instance()));
+                                             aws::credentials_for(credentials));
   auto client = std::make_shared<kinesis::Client>(out.aws);
   out.source = lease::kinesis_source(*client, choice.stream);
   out.client = client;

@@ -24,8 +24,20 @@ struct TableTarget {
 };
 
 // Parses a table location (region/table, host:port/table) and returns a client for its
-// endpoint. Clients are shared per endpoint within the process, so their connections are.
-Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag);
+// endpoint, signing with `credentials` (default: the default chain). Clients are shared per
+// endpoint and credentials within the process, so their connections and caches are.
+Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag,
+                               const aws::CredentialsSpec& credentials = {});
+
+// Whose credentials one side of a command uses (docs/credentials.md): --<side>-profile NAME and
+// --<side>-role-arn ARN, added to `app` by add_credentials_options. `what` names the side in
+// the help ("the replica table"), `fallback` what it uses without them.
+void add_credentials_options(CLI::App& app, std::string_view side, std::string_view what,
+                             aws::CredentialsSpec& credentials,
+                             std::string_view fallback = "the standard chain: environment, AWS_PROFILE, ...");
+// `own` when either of its options was given, else `fallback` (a stream in the primary's
+// account by default).
+const aws::CredentialsSpec& credentials_or(const aws::CredentialsSpec& own, const aws::CredentialsSpec& fallback);
 
 // A DynamoDB client for a location without a table (`dynarep tables us-east-1`).
 Result<std::shared_ptr<dynamodb::Client>> open_endpoint(const std::string& text,
@@ -69,7 +81,9 @@ struct OpenedStream {
 };
 // Opens what `choice` names for `primary`. Usage errors (neither or both of --stream and
 // --table-stream) have code "Usage"; a table without a stream names it and the command to run.
-Result<OpenedStream> open_stream(const TableTarget& primary, const StreamChoice& choice);
+// The stream is read with `credentials` (empty: the default chain).
+Result<OpenedStream> open_stream(const TableTarget& primary, const StreamChoice& choice,
+                                 const aws::CredentialsSpec& credentials = {});
 
 // Prints "dynarep <command>: <error>" and returns the exit code for it: 2 for a usage error
 // (bad argument), 3 otherwise.

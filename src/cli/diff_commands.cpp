@@ -61,12 +61,14 @@ class DiffTablesCommand final : public Command {
     app.add_option("--temp-dir", temp_dir_, "Where the private spill directory goes (default: $TMPDIR or /tmp)");
     app.add_flag("--json", json_, "Discrepancies as JSON lines and a JSON summary on stdout");
     app.add_flag("--quiet", quiet_, "No progress on stderr");
+    add_credentials_options(app, "primary", "the primary table", primary_creds_);
+    add_credentials_options(app, "replica", "the replica table", replica_creds_);
   }
 
   int run(Io& io) override {
-    auto p = open_table(primary_, endpoint_);
+    auto p = open_table(primary_, endpoint_, primary_creds_);
     if (!p.ok()) return usage_error(io, name(), p.error().describe());
-    auto r = open_table(replica_, endpoint_);
+    auto r = open_table(replica_, endpoint_, replica_creds_);
     if (!r.ok()) return usage_error(io, name(), r.error().describe());
     std::optional<int> segment, segments;
     if (segment_opt_->count() > 0) segment = segment_;
@@ -181,6 +183,7 @@ class DiffTablesCommand final : public Command {
   }
 
   std::string primary_, replica_, endpoint_, temp_dir_;
+  aws::CredentialsSpec primary_creds_, replica_creds_;
   bool repair_ = false, backfill_ = false, json_ = false, quiet_ = false;
   int segment_ = 0, segments_ = 0, parallel_ = 4, page_limit_ = 1000;
   double rate_ = 0, settle_ = 2.0;
@@ -191,20 +194,23 @@ class DiffTablesCommand final : public Command {
 // Shared by diff-record and replicate-record: open both tables, check them, read the key.
 struct RecordArgs {
   std::string primary, replica, key, endpoint;
+  aws::CredentialsSpec primary_creds, replica_creds;
 
   void setup(CLI::App& app) {
     app.add_option("primary", primary, "the primary table: region/table or host:port/table")->required();
     app.add_option("replica", replica, "the replica table: region/table or host:port/table")->required();
     app.add_option("key", key, R"(the key: {"id":{"S":"a"}} or {"id":"a"})")->required();
     add_endpoint_option(app, endpoint);
+    add_credentials_options(app, "primary", "the primary table", primary_creds);
+    add_credentials_options(app, "replica", "the replica table", replica_creds);
   }
 
   // Returns an exit code on failure.
   std::optional<int> open(Io& io, std::string_view command, std::optional<TableTarget>& p,
                           std::optional<TableTarget>& r, model::Item& k) const {
-    auto pt = open_table(primary, endpoint);
+    auto pt = open_table(primary, endpoint, primary_creds);
     if (!pt.ok()) return usage_error(io, command, pt.error().describe());
-    auto rt = open_table(replica, endpoint);
+    auto rt = open_table(replica, endpoint, replica_creds);
     if (!rt.ok()) return usage_error(io, command, rt.error().describe());
     auto parsed = model::parse_key_arg(key);
     if (!parsed.ok()) return usage_error(io, command, fmt::format("key {}: {}", key, parsed.error().describe()));

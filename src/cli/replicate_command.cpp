@@ -95,6 +95,7 @@ struct Settings {
   bool reread = false;
   std::string turnover_role, turnover_at;
   int parallel = 4;
+  aws::CredentialsSpec primary_creds, replica_creds;  // --primary-profile, --replica-role-arn, ...
 };
 
 // Builds the replicator: opens both tables, checks their keys, opens the dead-letter sink.
@@ -104,13 +105,13 @@ Result<std::unique_ptr<replicate::Replicator>> make_replicator(const Settings& s
   replicate::ReplicatorOptions o;
   std::string region;
   if (!s.primary.empty()) {
-    auto p = open_table(s.primary, s.endpoint);
+    auto p = open_table(s.primary, s.endpoint, s.primary_creds);
     if (!p.ok()) return usage(p.error().describe());
     o.primary = p->client;
     o.primary_table = p->table();
     region = p->location.endpoint.region;
   }
-  auto r = open_table(s.replica, s.endpoint);
+  auto r = open_table(s.replica, s.endpoint, s.replica_creds);
   if (!r.ok()) return usage(r.error().describe());
   o.replica = r->client;
   o.replica_table = r->table();
@@ -193,6 +194,11 @@ class ReplicateCommand final : public Command {
     app.add_option("--metrics-port", metrics_port_, "Serve Prometheus metrics on this port (0: any free port; default: off)");
     app.add_option("--metrics-bind", metrics_bind_, "Address for the metrics server (default 127.0.0.1; 0.0.0.0 for all)");
     add_endpoint_option(app, s_.endpoint);
+    add_credentials_options(app, "primary", "the primary table", s_.primary_creds);
+    add_credentials_options(app, "replica", "the replica table", s_.replica_creds);
+    add_credentials_options(app, "stream", "the stream", stream_creds_, "the primary's");
+    add_credentials_options(app, "lease", "the lease table", lease_creds_,
+                            "the replica's when the lease table is at the replica's endpoint, else the primary's");
     app.add_option("--kinesis-endpoint", stream_.kinesis_endpoint,
                    "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL or the region's)");
     app.add_option("--s3-endpoint", s_.s3_endpoint, "S3 endpoint URL for s3:// dead letters");
@@ -279,7 +285,7 @@ class ReplicateCommand final : public Command {
   Result<std::string> choose_fence(const std::shared_ptr<dynamodb::Client>& lease_db, const std::string& lease_table) {
     s_.fence_table.clear();
     if (fence_ == "deadline") return std::string("write deadline only (--fence deadline)");
-    auto replica = open_table(s_.replica, s_.endpoint);  // clients are shared per endpoint
+    auto replica = open_table(s_.replica, s_.endpoint, s_.replica_creds);  // clients are shared per endpoint
     if (!replica.ok()) return usage(replica.error().describe());
     if (replica->client.get() != lease_db.get()) {
       if (fence_ == "transact") {
@@ -307,7 +313,7 @@ class ReplicateCommand final : public Command {
     }
     if (s_.primary.empty()) return usage_error(io, name(), "--primary is required with --stream / --table-stream");
     if (s_.replica.empty()) return usage_error(io, name(), "--replica is required");
-    auto primary = open_table(s_.primary, s_.endpoint);
+    auto primary = open_table(s_.primary, s_.endpoint, s_.primary_creds);
     if (!primary.ok()) return usage_error(io, name(), primary.error().describe());
     auto cfg = worker_config(*primary);
     if (!cfg.ok()) return fail(io, cfg.error());
@@ -316,7 +322,7 @@ class ReplicateCommand final : public Command {
 
     // The stream: a missing one fails before anything is created for it (the fence's probe
     // needs the lease table).
-    auto opened = open_stream(*primary, stream_);
+    auto opened = open_stream(*primary, stream_, credentials_or(stream_creds_, s_.primary_creds));
     if (!opened.ok()) return fail(io, opened.error());
     if (auto shards = opened->source->list_shards(); !shards.ok() && !shards.error().retryable()) {
       return report(io, name(), shards.error());
@@ -326,8 +332,16 @@ class ReplicateCommand final : public Command {
     // Lease table: a name in the primary's endpoint, or a full location.
     std::shared_ptr<dynamodb::Client> lease_db = primary->client;
     std::string lease_table = lease_table_.empty() ? opened->lease_table : lease_table_;
+    if (!lease_creds_.empty() && lease_table.find('/') == std::string::npos) {
+      lease_db = open_table(s_.primary, s_.endpoint, lease_creds_)->client;  // the primary's endpoint, other credentials
+    }
     if (lease_table.find('/') != std::string::npos) {
-      auto lt = open_table(lease_table, s_.endpoint);
+      // Beside the replica (the fence's setup), the lease table is in the replica's account.
+      auto where = aws::parse_table_location(lease_table, s_.endpoint);
+      auto replica_at = aws::parse_table_location(s_.replica, s_.endpoint);
+      const bool beside_replica = where.ok() && replica_at.ok() && where->endpoint.url == replica_at->endpoint.url;
+      auto lt = open_table(lease_table, s_.endpoint,
+                           credentials_or(lease_creds_, beside_replica ? s_.replica_creds : s_.primary_creds));
       if (!lt.ok()) return usage_error(io, name(), lt.error().describe());
       lease_db = lt->client;
       lease_table = lt->table();
@@ -423,6 +437,7 @@ class ReplicateCommand final : public Command {
 
   Settings s_;
   StreamChoice stream_;
+  aws::CredentialsSpec stream_creds_, lease_creds_;
   std::string lease_table_, worker_id_, start_at_;
   std::string fence_ = "auto";
   std::string metrics_bind_ = "127.0.0.1";

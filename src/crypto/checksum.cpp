@@ -25,14 +25,23 @@ uint32_t crc32(std::string_view data, uint32_t seed) {
   return static_cast<uint32_t>(crc);
 }
 
-std::string md5_base64(std::string_view data) {
-  // S3's Content-MD5 is rare and per object, so the implicit fetch of EVP_Digest is fine here.
+namespace {
+
+// The raw digest of `data`. S3's Content-MD5 and SSO cache names are rare, so the implicit
+// fetch of EVP_Digest is fine here.
+std::string digest(std::string_view data, const EVP_MD* type, const char* what) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL: MD5 digest failed");
+  if (EVP_Digest(data.data(), data.size(), md, &len, type, nullptr) != 1) {
+    throw std::runtime_error(std::string("OpenSSL: ") + what + " digest failed");
   }
-  return base64_encode(std::string_view(reinterpret_cast<const char*>(md), len));
+  return std::string(reinterpret_cast<const char*>(md), len);
 }
+
+}  // namespace
+
+std::string md5_base64(std::string_view data) { return base64_encode(digest(data, EVP_md5(), "MD5")); }
+
+std::string sha1_hex(std::string_view data) { return hex_lower(digest(data, EVP_sha1(), "SHA-1")); }
 
 }  // namespace dynarep::crypto

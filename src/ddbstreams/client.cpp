@@ -48,14 +48,15 @@ Client::Client(std::shared_ptr<aws::AwsClient> aws)
 Client::Client(Transport transport) : transport_(std::move(transport)) {}
 
 Client Client::connect(const std::string& region, const std::string& endpoint_flag, const std::string& local_fallback,
-                       Clock& clock) {
+                       Clock& clock, std::shared_ptr<aws::CredentialsProvider> credentials) {
   auto endpoint = aws::resolve_endpoint(aws::Service::kDynamoDBStreams, region, endpoint_flag);
   // No flag and no environment override: resolve_endpoint fell back to AWS's URL.
   if (endpoint_flag.empty() && !local_fallback.empty() &&
       endpoint.url == aws::aws_endpoint_url(aws::Service::kDynamoDBStreams, endpoint.region)) {
     endpoint.url = local_fallback;
   }
-  return Client(std::make_shared<aws::AwsClient>(std::move(endpoint), aws::default_credentials_chain(clock),
+  if (!credentials) credentials = aws::default_credentials_chain(clock);
+  return Client(std::make_shared<aws::AwsClient>(std::move(endpoint), std::move(credentials),
                                                  aws::RetryPolicy{}, clock));
 }
 

@@ -30,6 +30,7 @@
 
 namespace dynarep::aws {
 class AwsClient;
+class CredentialsProvider;
 }
 
 namespace dynarep::ddbstreams {
@@ -98,8 +99,10 @@ class Client {
   // DynamoDB Streams in `region`: endpoint from `endpoint_flag`, else
   // AWS_ENDPOINT_URL_DYNAMODB_STREAMS / AWS_ENDPOINT_URL, else `local_fallback` when given (a
   // table named as host:port/table: local servers serve both APIs on one port), else AWS.
+  // Signed with `credentials`, or the default chain when null.
   static Client connect(const std::string& region, const std::string& endpoint_flag = "",
-                        const std::string& local_fallback = "", Clock& clock = SystemClock::instance());
+                        const std::string& local_fallback = "", Clock& clock = SystemClock::instance(),
+                        std::shared_ptr<aws::CredentialsProvider> credentials = nullptr);
 
   // The streams of `table` (every stream when empty), newest first as the service lists them.
   Result<std::vector<StreamSummary>> list_streams(const std::string& table = "");

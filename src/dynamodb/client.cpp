@@ -359,7 +359,7 @@ Client::Client(std::shared_ptr<aws::AwsClient> aws, Clock& clock) : aws_(std::mo
 
 std::shared_ptr<Client> Client::for_endpoint(const aws::Endpoint& endpoint) {
   auto aws = std::make_shared<aws::AwsClient>(endpoint,
-                                              aws::default_credentials_chain(SystemClock::instance()));
+                                              aws::credentials_for(endpoint.credentials, SystemClock::instance()));
   return std::make_shared<Client>(std::move(aws));
 }
 

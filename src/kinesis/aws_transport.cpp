@@ -13,8 +13,14 @@ Client::Client(std::shared_ptr<aws::AwsClient> aws, Clock& clock)
           clock) {}
 
 Client Client::connect(const std::string& region, const std::string& endpoint_flag, Clock& clock) {
+  return connect(region, endpoint_flag, clock, aws::CredentialsSpec{});
+}
+
+Client Client::connect(const std::string& region, const std::string& endpoint_flag, Clock& clock,
+                       const aws::CredentialsSpec& credentials) {
   auto endpoint = aws::resolve_endpoint(aws::Service::kKinesis, region, endpoint_flag);
-  auto aws = std::make_shared<aws::AwsClient>(std::move(endpoint), aws::default_credentials_chain(clock),
+  endpoint.credentials = credentials;
+  auto aws = std::make_shared<aws::AwsClient>(std::move(endpoint), aws::credentials_for(credentials, clock),
                                               aws::RetryPolicy{}, clock);
   return Client(std::move(aws), clock);
 }

@@ -22,6 +22,7 @@
 
 namespace dynarep::aws {
 class AwsClient;
+struct CredentialsSpec;
 }
 
 namespace dynarep::kinesis {
@@ -52,9 +53,12 @@ class Client {
   // Over any transport; tests use canned answers.
   explicit Client(Transport transport, Clock& clock = SystemClock::instance());
   // Kinesis in `region`: endpoint from `endpoint_flag`, else AWS_ENDPOINT_URL_KINESIS /
-  // AWS_ENDPOINT_URL, else AWS (aws::resolve_endpoint); credentials from the default chain.
+  // AWS_ENDPOINT_URL, else AWS (aws::resolve_endpoint); credentials from the default chain,
+  // or from aws::credentials_for(credentials) (--stream-profile, --stream-role-arn).
   static Client connect(const std::string& region, const std::string& endpoint_flag = "",
                         Clock& clock = SystemClock::instance());
+  static Client connect(const std::string& region, const std::string& endpoint_flag, Clock& clock,
+                        const aws::CredentialsSpec& credentials);
 
   // --- streams ---
   // Creates the stream and waits until it is ACTIVE.

@@ -11,11 +11,14 @@
 #include "aws/errors.h"
 #include "aws/location.h"
 #include "aws/sigv4.h"
+#include "aws/xml.h"
 #include "crypto/checksum.h"
 #include "s3/detail.h"
-#include "s3/xml.h"
 
 namespace dynarep::s3 {
+
+// The XML reader lives in aws (STS answers in XML too); S3 is its main user.
+namespace xml = aws::xml;
 
 namespace detail {
 
@@ -147,9 +150,11 @@ Client::Client(std::shared_ptr<aws::AwsClient> aws, ClientOptions options)
   options_.read_window = std::max<std::uint64_t>(options_.read_window, 64 * 1024);
 }
 
-Client Client::for_region(const std::string& region, const std::string& endpoint_flag, ClientOptions options) {
+Client Client::for_region(const std::string& region, const std::string& endpoint_flag, ClientOptions options,
+                          const aws::CredentialsSpec& credentials) {
   aws::Endpoint endpoint = aws::resolve_endpoint(aws::Service::kS3, region, endpoint_flag);
-  auto client = std::make_shared<aws::AwsClient>(std::move(endpoint), aws::default_credentials_chain());
+  endpoint.credentials = credentials;
+  auto client = std::make_shared<aws::AwsClient>(std::move(endpoint), aws::credentials_for(credentials));
   return Client(std::move(client), options);
 }
 

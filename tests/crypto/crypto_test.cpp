@@ -247,6 +247,11 @@ TEST(ChecksumTest, Md5Base64Rfc1321) {
   EXPECT_EQ(md5_base64("The quick brown fox jumps over the lazy dog"), "nhB9nTcrtoJr2B01QqQZ1g==");
 }
 
+TEST(ChecksumTest, Sha1HexFips180) {
+  EXPECT_EQ(sha1_hex(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  EXPECT_EQ(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+}
+
 // ------------------------------------------------------------------------------------ random
 
 TEST(RandomTest, HexOfRequestedLengthAndDistinct) {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "s3/xml.h"
+#include "aws/xml.h"
 #include "stream/lambda_event.h"
 #include "stream/record.h"
 
@@ -89,12 +89,12 @@ TEST(FuzzLambdaEvent, ArrivalTimestampFarBeforeTheEpochIsIgnored) {
 // refusing the references too.
 TEST(FuzzS3Xml, EscapeCarriesEveryTextParseProduces) {
   const std::string doc = input("s3_xml", "char-ref-uffff").substr(1);  // byte 0: the harness's options
-  auto tree = s3::xml::parse(doc);
+  auto tree = aws::xml::parse(doc);
   if (!tree.ok()) GTEST_SKIP() << "parse() refuses the reference now: " << tree.error().describe();
   const std::string& text = tree->text;
   ASSERT_NE(text.find("\xEF\xBF\xBF"), std::string::npos);
-  const std::string again = "<a>" + s3::xml::escape(text) + "</a>";
-  auto back = s3::xml::parse(again);
+  const std::string again = "<a>" + aws::xml::escape(text) + "</a>";
+  auto back = aws::xml::parse(again);
   ASSERT_TRUE(back.ok()) << back.error().describe();
   EXPECT_EQ(back->text, text);
 }

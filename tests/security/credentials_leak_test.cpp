@@ -9,6 +9,9 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -126,6 +129,103 @@ TEST(CredentialsNotPrinted, RefusedConnection) {
   expect_no_secrets(r, {}, "a refused connection");
   EXPECT_EQ(r.err.find("Signature="), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("Credential="), std::string::npos) << r.err;
+}
+
+// An assumed role (a replica in another account): neither the source keys nor the role's
+// session (secret, token) appear in what dynarep prints, with --verbose, when STS hands the
+// role out and when STS refuses it; the refusal names the role, the profile and STS's reason.
+const std::string kRoleSecret = "RoLeSeCrEt/ForTheSecurityTest+9876543210Qq";
+const std::string kRoleToken = "FwoGZXIvYXdzROLEsessionTOKEN/securityTest+9876543210zyxwvuTSRQPONmlkjihgf==";
+
+CannedResponse sts_or_dynamodb(const RecordedRequest& req, bool deny) {
+  if (req.body.find("Action=AssumeRole") != std::string::npos) {
+    CannedResponse r;
+    if (deny) {
+      r.status = 403;
+      r.body = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
+               "arn:aws:iam::111111111111:user/ci is not authorized to perform: sts:AssumeRole on resource: "
+               "arn:aws:iam::222222222222:role/replica</Message></Error><RequestId>r-1</RequestId></ErrorResponse>";
+      return r;
+    }
+    r.body = "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAROLESECURITY01</AccessKeyId>"
+             "<SecretAccessKey>" + kRoleSecret + "</SecretAccessKey><SessionToken>" + kRoleToken +
+             "</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult>"
+             "</AssumeRoleResponse>";
+    return r;
+  }
+  if (req.header("x-amz-target").value_or("").ends_with("DescribeTable")) {
+    const bool is_a = req.body.find("\"a-table\"") != std::string::npos;
+    return json(200, std::string(R"({"Table":{"TableName":")") + (is_a ? "a-table" : "b-table") +
+                         R"(","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],)"
+                         R"("AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"ItemCount":0}})");
+  }
+  return json(200, "{}");  // GetItem: no such item on either side
+}
+
+struct RoleSetup {
+  std::string dir;
+  std::map<std::string, std::string> env;
+  explicit RoleSetup(const std::string& url) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dynarep-sec-role-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir = tmpl;
+    std::ofstream(dir + "/config") << "[profile assumer]\nrole_arn = arn:aws:iam::222222222222:role/replica\n"
+                                      "credential_source = Environment\n";
+    env = env_for(url);
+    env["AWS_CONFIG_FILE"] = dir + "/config";
+  }
+  ~RoleSetup() { std::filesystem::remove_all(dir); }
+};
+
+// diff-record with the replica through profile assumer (its role), verbose.
+testing::ProcessResult diff_record_as_assumer(const RoleSetup& setup) {
+  return run_dynarep({"--verbose", "diff-record", "us-east-1/a-table", "us-east-1/b-table", R"({"id":"x"})",
+                      "--replica-profile", "assumer"},
+                     "", setup.env);
+}
+
+void expect_no_role_secrets(const testing::ProcessResult& r, const TestHttpServer& server, const std::string& what) {
+  std::vector<std::string> sigs;
+  for (const auto& req : server.requests()) {
+    if (auto sig = signature_of(req.header("authorization").value_or(""))) sigs.push_back(*sig);
+  }
+  expect_no_secrets(r, sigs, what);
+  for (const std::string* text : {&r.out, &r.err}) {
+    EXPECT_EQ(text->find(kRoleSecret), std::string::npos) << what << " prints the role's secret key:\n" << *text;
+    EXPECT_EQ(text->find(kRoleToken.substr(20, 30)), std::string::npos) << what << " prints the role's token:\n"
+                                                                        << *text;
+  }
+}
+
+TEST(CredentialsNotPrinted, AssumedRoleForTheReplica) {
+  TestHttpServer server([](const RecordedRequest& req) { return sts_or_dynamodb(req, false); });
+  RoleSetup setup(server.url());
+  auto r = diff_record_as_assumer(setup);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The replica's calls were signed with the role's session, the primary's with the keys.
+  int role_signed = 0;
+  for (const auto& req : server.requests()) {
+    const std::string auth = req.header("authorization").value_or("");
+    if (auth.find("Credential=ASIAROLESECURITY01/") != std::string::npos) {
+      ++role_signed;
+      EXPECT_EQ(req.header("x-amz-security-token").value_or(""), kRoleToken);
+      EXPECT_NE(req.body.find("b-table"), std::string::npos) << req.body;
+    }
+  }
+  EXPECT_GE(role_signed, 2);  // DescribeTable and GetItem on the replica
+  expect_no_role_secrets(r, server, "diff-record --replica-profile with an assumed role");
+}
+
+TEST(CredentialsNotPrinted, RefusedRoleNamesRoleProfileAndReason) {
+  TestHttpServer server([](const RecordedRequest& req) { return sts_or_dynamodb(req, true); });
+  RoleSetup setup(server.url());
+  auto r = diff_record_as_assumer(setup);
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("arn:aws:iam::222222222222:role/replica"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("profile assumer"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("AccessDenied"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is not authorized to perform: sts:AssumeRole"), std::string::npos) << r.err;
+  expect_no_role_secrets(r, server, "a refused AssumeRole");
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
-#include "s3/xml.h"
+#include "aws/xml.h"
 
 #include <cstdint>
 #include <cstring>
 
 #include <fmt/format.h>
 
-namespace dynarep::s3::xml {
+namespace dynarep::aws::xml {
 
 namespace {
 
@@ -453,4 +453,4 @@ std::string escape(std::string_view text) {
   return out;
 }
 
-}  // namespace dynarep::s3::xml
+}  // namespace dynarep::aws::xml

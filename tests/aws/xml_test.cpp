@@ -1,10 +1,10 @@
-#include "s3/xml.h"
+#include "aws/xml.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace dynarep::s3::xml {
+namespace dynarep::aws::xml {
 namespace {
 
 std::string parse_error(std::string_view doc, ParseOptions options = {}) {
@@ -169,4 +169,4 @@ TEST(Xml, EveryPrefixOfAValidDocumentFailsCleanly) {
 }
 
 }  // namespace
-}  // namespace dynarep::s3::xml
+}  // namespace dynarep::aws::xml

@@ -1,5 +1,7 @@
 // A small, strict XML reader for the documents S3 sends (ListBucketResult, Error,
-// InitiateMultipartUploadResult, DeleteResult, ...). It reads a whole document into a tree.
+// InitiateMultipartUploadResult, DeleteResult, ...) and STS's Query-protocol answers
+// (AssumeRoleResponse). It reads a whole document into a tree. It lives in aws, below s3,
+// because the credentials chain (STS) needs it too.
 //
 // Accepted: an optional UTF-8 BOM and XML declaration (encoding, if named, must be UTF-8),
 // comments and processing instructions outside and inside elements, one root element,
@@ -22,7 +24,7 @@
 
 #include "core/result.h"
 
-namespace dynarep::s3::xml {
+namespace dynarep::aws::xml {
 
 struct Element {
   std::string name;  // as written, prefix included ("ListBucketResult", "x:Foo")
@@ -54,4 +56,4 @@ Result<Element> parse(std::string_view document, ParseOptions options = {});
 // Escapes text for element content or attribute values (& < > " ').
 std::string escape(std::string_view text);
 
-}  // namespace dynarep::s3::xml
+}  // namespace dynarep::aws::xml
