@@ -61,12 +61,13 @@ set(CPACK_PACKAGE_NAME dynarep)
 set(CPACK_PACKAGE_VENDOR "dynarep")
 set(CPACK_PACKAGE_CONTACT "${DYNAREP_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "replicate, verify, repair, back up and restore DynamoDB tables")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-  "replicate, verify, repair, back up and restore DynamoDB tables\n"
-  " dynarep keeps Amazon DynamoDB tables redundant and recoverable: it replicates a\n"
-  " primary table to replicas through a Kinesis change stream or a DynamoDB stream,\n"
-  " proves replicas equal to the primary and repairs them, and backs tables up to\n"
-  " S3 and restores them. It re-implements dynamodb-replicator and dyno.")
+# The extended description (CPack puts the summary above it and indents it); lines under 80.
+string(JOIN "\n" CPACK_DEBIAN_PACKAGE_DESCRIPTION
+  "dynarep keeps Amazon DynamoDB tables redundant and recoverable: it replicates"
+  "a primary table to replicas through a Kinesis change stream or a DynamoDB"
+  "stream, proves replicas equal to the primary and repairs them, and backs"
+  "tables up to S3 and restores them. It re-implements dynamodb-replicator and"
+  "dyno.")
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
