@@ -24,7 +24,11 @@ function(dynarep_module name)
   endif()
   add_library(dynarep_${name} STATIC ${M_SOURCES})
   add_library(dynarep::${name} ALIAS dynarep_${name})
-  target_include_directories(dynarep_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
+  # Installed, the headers keep their "<NAME>/header.h" paths under include/dynarep
+  # (cmake/Package.cmake), so an application includes them the same way.
+  target_include_directories(dynarep_${name} PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/src>
+                                                    $<INSTALL_INTERFACE:include/dynarep>)
+  set_target_properties(dynarep_${name} PROPERTIES EXPORT_NAME ${name})
   target_link_libraries(dynarep_${name} PUBLIC ${M_DEPS} PRIVATE dynarep_options)
 endfunction()
 

@@ -3,7 +3,9 @@
 # has. A checker whose tool is absent prints "SKIPPED: <tool> not installed" and does not fail
 # the run; a checker that runs and finds a problem fails it (exit 1).
 #   scripts/check-deploy.sh            every check
-#   scripts/check-deploy.sh NAME...    only these (prometheus grafana kubernetes systemd lambda container)
+#   scripts/check-deploy.sh NAME...    only these (prometheus runbook grafana kubernetes systemd lambda container
+#                                      package)
+# `package` needs a build tree (build/release, else build/debug; DYNAREP_BUILD_DIR=DIR picks one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -41,6 +43,17 @@ check_names() {  # $1 file: every dynarep_* name in it is exported
   fi
 }
 
+# The Debian packages of the shared libraries a binary links directly (its NEEDED entries), one
+# a line, sorted.
+linked_packages() {  # $1 binary
+  local lib path pkg
+  for lib in $(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    path=$(ldd "$1" | awk -v l="$lib" '$1 == l {print $3}')
+    pkg=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null) || true
+    echo "${pkg%%:*}"
+  done | sort -u
+}
+
 check_prometheus() {
   local n=prometheus
   if ! check_names deploy/prometheus/alerts.yaml; then fail $n "unknown metric names in alerts.yaml"; return; fi
@@ -48,6 +61,18 @@ check_prometheus() {
   (cd deploy/prometheus && promtool check rules alerts.yaml) || { fail $n "promtool check rules"; return; }
   (cd deploy/prometheus && promtool test rules alerts_test.yaml) || { fail $n "promtool test rules"; return; }
   pass "$n (promtool check rules + test rules, metric names)"
+}
+
+check_runbook() {
+  local n=runbook doc=docs/operations.md missing=() a
+  # Every alert has its own section (the alerts' annotations link to #<lower-cased name>).
+  for a in $(sed -n 's/^[[:space:]]*- alert:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' deploy/prometheus/alerts.yaml); do
+    grep -qx "### $a" "$doc" || missing+=("$a")
+    grep -q "docs/operations.md#$(tr '[:upper:]' '[:lower:]' <<< "$a")" deploy/prometheus/alerts.yaml ||
+      { fail $n "alert $a does not link to its runbook section"; return; }
+  done
+  ((${#missing[@]} == 0)) || { fail $n "alerts without a '### NAME' section in $doc: ${missing[*]}"; return; }
+  pass "$n (every alert of deploy/prometheus/alerts.yaml has its section in $doc)"
 }
 
 check_grafana() {
@@ -101,8 +126,16 @@ check_systemd() {
 
 check_lambda() {
   local n=lambda t=deploy/lambda/template.yaml
-  # The template must not claim partial batch responses unless the runtime answers them.
-  if grep -v '^[[:space:]]*#' "$t" | grep -q 'ReportBatchItemFailures' && ! grep -q 'batchItemFailures' src/replicate/lambda.cpp; then
+  # Partial batch responses: the mapping's FunctionResponseTypes and the function's
+  # REPORT_BATCH_ITEM_FAILURES go together (one without the other makes Lambda either ignore the
+  # answer or read a success as "all failed"), and the runtime must answer batchItemFailures.
+  local mapping_reports function_reports
+  mapping_reports=$(grep -v '^[[:space:]]*#' "$t" | grep -c 'FunctionResponseTypes:.*ReportBatchItemFailures' || true)
+  function_reports=$(grep -v '^[[:space:]]*#' "$t" | grep -c 'REPORT_BATCH_ITEM_FAILURES: "true"' || true)
+  if [[ $mapping_reports != "$function_reports" ]]; then
+    fail $n "$t: FunctionResponseTypes [ReportBatchItemFailures] and REPORT_BATCH_ITEM_FAILURES=\"true\" must be set together"; return
+  fi
+  if ((mapping_reports)) && ! grep -q 'batchItemFailures' src/replicate/lambda.cpp; then
     fail $n "$t sets ReportBatchItemFailures but the runtime never answers batchItemFailures"; return
   fi
   if have cfn-lint; then
@@ -161,12 +194,8 @@ check_container() {
   local bin
   for bin in build/release/src/app/dynarep build/debug/src/app/dynarep; do [[ -x $bin ]] && break; done
   if [[ -x $bin ]] && have dpkg; then
-    local linked lib path pkg
-    linked=$(for lib in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-      path=$(ldd "$bin" | awk -v l="$lib" '$1 == l {print $3}')
-      pkg=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null) || true
-      echo "${pkg%%:*}"
-    done | grep -vxE 'libc6|libstdc\+\+6|libgcc-s1' | sort -u)
+    local linked
+    linked=$(linked_packages "$bin" | grep -vxE 'libc6|libstdc\+\+6|libgcc-s1')
     local want
     want=$(grep -vx ca-certificates <<< "$runtime")
     if [[ $linked != "$want" ]]; then
@@ -178,7 +207,76 @@ check_container() {
   fi
 }
 
-all=(prometheus grafana kubernetes systemd lambda container)
+check_package() {
+  local n=package dir=${DYNAREP_BUILD_DIR:-}
+  if [[ -z $dir ]]; then
+    for dir in build/release build/debug; do [[ -x $dir/src/app/dynarep ]] && break; done
+  fi
+  if [[ ! -x $dir/src/app/dynarep ]]; then skip $n "no build tree with a binary (build/release or build/debug)"; return; fi
+  local t0=$SECONDS
+  # The build tree CI already has: bring its install targets (man page, completions) up to date.
+  cmake --build "$dir" --target dynarep_docs dynarep_changelog > "$scratch/build.log" 2>&1 ||
+    { cat "$scratch/build.log" >&2; fail $n "building the man page and completions in $dir"; return; }
+  # 1. cmake --install into a scratch prefix: every file in place, the man page renders cleanly.
+  local prefix=$scratch/prefix f
+  cmake --install "$dir" --prefix "$prefix" > /dev/null || { fail $n "cmake --install $dir"; return; }
+  for f in bin/dynarep share/man/man1/dynarep.1.gz share/bash-completion/completions/dynarep \
+           share/zsh/vendor-completions/_dynarep lib/cmake/dynarep/dynarepConfig.cmake include/dynarep/writer/replicated_table.h; do
+    [[ -e $prefix/$f ]] || { fail $n "cmake --install did not install $f"; return; }
+  done
+  local warnings
+  warnings=$(zcat "$prefix/share/man/man1/dynarep.1.gz" | LC_ALL=C.UTF-8 MANWIDTH=80 groff -man -Tutf8 -ww -z 2>&1)
+  [[ -z $warnings ]] || { echo "$warnings" >&2; fail $n "groff warns about the man page"; return; }
+  bash -n "$prefix/share/bash-completion/completions/dynarep" || { fail $n "the bash completion does not parse"; return; }
+  if have zsh; then zsh -n "$prefix/share/zsh/vendor-completions/_dynarep" || { fail $n "the zsh completion does not parse"; return; }; fi
+  # 2. find_package(dynarep) from that prefix: the example application builds and runs.
+  cmake -S examples/replicated-table -B "$scratch/example" -DCMAKE_PREFIX_PATH="$prefix" > "$scratch/example.log" 2>&1 &&
+    cmake --build "$scratch/example" -j "${DYNAREP_JOBS:-2}" >> "$scratch/example.log" 2>&1 ||
+    { tail -30 "$scratch/example.log" >&2; fail $n "examples/replicated-table against the installed package"; return; }
+  local usage rc=0
+  usage=$("$scratch/example/replicated-table-example" 2>&1) || rc=$?
+  [[ $rc == 2 && $usage == usage:* ]] || { echo "$usage" >&2; fail $n "the example did not start (exit $rc)"; return; }
+  # 3. The .deb (CPack, from the same tree).
+  if ! have dpkg-deb; then skip "$n deb" "dpkg-deb not installed"; return; fi
+  (cd "$dir" && cpack -G DEB -B "$scratch/deb" > "$scratch/cpack.log" 2>&1) ||
+    { tail -30 "$scratch/cpack.log" >&2; fail $n "cpack"; return; }
+  local deb
+  deb=$(ls "$scratch"/deb/dynarep_*.deb 2>/dev/null | head -1)
+  [[ -n $deb ]] || { fail $n "cpack made no dynarep_*.deb"; return; }
+  # Depends: exactly the packages of the libraries the binary links. A library's shlibs file
+  # may name a virtual package its package provides (libspdlog1.10 -> libspdlog1.10-fmt9):
+  # each Depends entry is mapped to the installed package that is or provides it.
+  local depends want
+  depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//' | while read -r d; do
+    [[ $(dpkg-query -W -f '${db:Status-Status}' "$d" 2> /dev/null) == installed ]] && echo "$d" ||
+      dpkg-query -W -f '${Package} ${Provides},\n' | sed 's/ ([^)]*)//g' | awk -v d="$d" '{ for (i = 2; i <= NF; i++) if ($i == d "," ) { print $1; exit } }'
+  done | sort -u)
+  want=$(linked_packages "$dir/src/app/dynarep")
+  [[ $depends == "$want" ]] || { fail $n "Depends ($(echo $depends)) differ from what the binary links ($(echo $want))"; return; }
+  # Installed with dpkg into an empty root (its own database; the dependencies are the host's).
+  local root=$scratch/root
+  mkdir -p "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/info"
+  : > "$root/var/lib/dpkg/status"
+  dpkg --root="$root" --force-depends --force-not-root -i "$deb" > "$scratch/dpkg.log" 2>&1 ||
+    { cat "$scratch/dpkg.log" >&2; fail $n "dpkg -i --root"; return; }
+  local version
+  version=$("$root/usr/bin/dynarep" --version) || { fail $n "$root/usr/bin/dynarep --version failed"; return; }
+  [[ $version == "dynarep $(dpkg-deb -f "$deb" Version)" ]] || { fail $n "--version says '$version'"; return; }
+  [[ -f $root/usr/share/man/man1/dynarep.1.gz && -f $root/usr/share/doc/dynarep/copyright ]] ||
+    { fail $n "the package lacks the man page or the copyright file"; return; }
+  local lint="lintian not installed"
+  if have lintian; then
+    # Errors and warnings fail; info tags (e.g. hardening-no-fortify-functions on the unoptimised
+    # debug build) are shown.
+    lintian --fail-on error,warning --display-info "$deb" || { fail $n "lintian $(basename "$deb")"; return; }
+    lint="lintian $(lintian --version | sed 's/^Lintian v//')"
+  else
+    skip "$n lintian" "lintian not installed (apt-get install lintian)"
+  fi
+  pass "$n ($dir, $((SECONDS - t0)) s: install + man page + completions, find_package example, $(basename "$deb"): Depends = linked, dpkg -i --root + --version, $lint)"
+}
+
+all=(prometheus runbook grafana kubernetes systemd lambda container package)
 wanted=("$@")
 ((${#wanted[@]})) || wanted=("${all[@]}")
 for c in "${wanted[@]}"; do

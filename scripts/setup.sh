@@ -45,9 +45,10 @@ install_missing() {
 }
 install_missing required "${packages[@]}"
 # Tools for scripts/check-deploy.sh (promtool from prometheus; lintian for the .deb; PyYAML for
-# the Kubernetes policy check; zip for deploy/lambda/build.sh): the checks that need them say
-# SKIPPED when they are absent.
-install_missing optional prometheus lintian python3-yaml zip
+# the Kubernetes policy check; zip for deploy/lambda/build.sh) and for the checks of the
+# generated man page and completions (groff-base, zsh): the checks that need them say SKIPPED
+# when they are absent.
+install_missing optional prometheus lintian python3-yaml zip groff-base zsh
 
 cd "$here"
 # npm's own node_modules/.package-lock.json never equals package-lock.json byte for byte, so

@@ -1,5 +1,6 @@
 #include "cli/command.h"
 
+#include "cli/generate.h"
 #include "core/log.h"
 
 #include <fmt/format.h>
@@ -59,10 +60,15 @@ int run(const std::vector<std::string>& argv, Io& io) {
     c->setup(*sub);
     subs.emplace_back(sub, c.get());
   }
+  // Hidden (no group): the build runs it to write the man page and completions from this table.
+  std::string generate;
+  CLI::App* generate_docs = app.add_subcommand(kGenerateDocsCommand, "");
+  generate_docs->group("");
+  generate_docs->add_option("what", generate)->required()->check(CLI::IsMember({"man", "bash", "zsh"}));
 
   if (argv.size() > 1 && !argv[1].empty() && argv[1][0] != '-') {
-    bool known = std::any_of(commands.begin(), commands.end(),
-                             [&](const auto& c) { return c->name() == argv[1]; });
+    bool known = argv[1] == kGenerateDocsCommand ||
+                 std::any_of(commands.begin(), commands.end(), [&](const auto& c) { return c->name() == argv[1]; });
     if (!known) {
       io.err << "dynarep: unknown command '" << argv[1] << "'\n";
       io.err << "Run 'dynarep --help' for the list of commands.\n";
@@ -85,6 +91,13 @@ int run(const std::vector<std::string>& argv, Io& io) {
     io.err << "dynarep: " << e.what() << "\n";
     io.err << "Run 'dynarep --help' for usage.\n";
     return kExitUsage;
+  }
+
+  if (generate_docs->parsed()) {
+    if (generate == "man") io.out << man_page(app, std::string("dynarep ") + DYNAREP_VERSION);
+    if (generate == "bash") io.out << bash_completion(app);
+    if (generate == "zsh") io.out << zsh_completion(app);
+    return kExitOk;
   }
 
   configure_logging(log_format == "json" ? LogFormat::kJson : LogFormat::kText, verbose);

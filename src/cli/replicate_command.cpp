@@ -96,6 +96,7 @@ struct Settings {
   std::string turnover_role, turnover_at;
   int parallel = 4;
   aws::CredentialsSpec primary_creds, replica_creds;  // --primary-profile, --replica-role-arn, ...
+  bool report_batch_item_failures = false;  // Lambda modes: answer {"batchItemFailures":[...]}
 };
 
 // Builds the replicator: opens both tables, checks their keys, opens the dead-letter sink.
@@ -156,6 +157,7 @@ Settings settings_from_env(Settings s) {
   if (s.replica.empty()) s.replica = location("ReplicaTable", "ReplicaRegion");
   if (s.dead_letter.empty()) s.dead_letter = env_or("DEAD_LETTER");
   if (!s.reread) s.reread = truthy(env_or("REREAD"));
+  if (!s.report_batch_item_failures) s.report_batch_item_failures = truthy(env_or("REPORT_BATCH_ITEM_FAILURES"));
   if (s.turnover_role.empty()) s.turnover_role = env_or("TURNOVER_ROLE", "TurnoverRole");
   if (s.turnover_at.empty()) s.turnover_at = env_or("TURNOVER_AT", "TurnoverAt");
   return s;
@@ -220,6 +222,9 @@ class ReplicateCommand final : public Command {
     app.add_option("--event", event_, "Apply one Lambda event ({\"Records\":[...]}) from FILE or - and exit");
     app.add_flag("--lambda-runtime", lambda_runtime_,
                  "Run as a Lambda custom runtime on $AWS_LAMBDA_RUNTIME_API (settings from the environment)");
+    app.add_flag("--report-batch-item-failures", s_.report_batch_item_failures,
+                 "Lambda modes: answer {\"batchItemFailures\":[...]} naming the records not applied (the event source "
+                 "mapping's ReportBatchItemFailures; REPORT_BATCH_ITEM_FAILURES=true in the runtime)");
   }
 
   int run(Io& io) override {
@@ -246,6 +251,17 @@ class ReplicateCommand final : public Command {
     }
     auto rep = make_replicator(s_, nullptr);
     if (!rep.ok()) return fail(io, rep.error());
+    if (s_.report_batch_item_failures) {
+      // The answer Lambda would get; exit 1 when it names records (as redrive's still failing).
+      auto partial = replicate::apply_lambda_event_partial(**rep, text, SystemClock::instance());
+      if (!partial.ok()) return report(io, name(), partial.error());
+      io.out << replicate::batch_item_failures_json(*partial) << "\n";
+      if (partial->failed_sequence_numbers.empty()) return kExitOk;
+      io.err << "dynarep replicate: " << partial->failed_sequence_numbers.size() << " record(s) not applied, from "
+             << "sequence number " << partial->failed_sequence_numbers.front() << ": "
+             << partial->first_error->describe() << "\n";
+      return kExitDiscrepancies;
+    }
     auto r = replicate::apply_lambda_event(**rep, text, SystemClock::instance());
     if (!r.ok()) return report(io, name(), r.error());
     io.out << replicate::apply_result_json(*r) << "\n";
@@ -260,6 +276,7 @@ class ReplicateCommand final : public Command {
     ro.api = api;
     Settings s = settings_from_env(s_);
     ro.init = [s] { return make_replicator(s, nullptr); };
+    ro.report_batch_item_failures = s.report_batch_item_failures;
     if (auto n = env_or("DYNAREP_LAMBDA_MAX_INVOCATIONS"); !n.empty()) ro.max_invocations = std::atoi(n.c_str());
     int rc = replicate::run_lambda_runtime(ro, g_stop, SystemClock::instance());
     return rc == 0 ? kExitOk : kExitFailure;

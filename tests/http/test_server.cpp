@@ -230,4 +230,27 @@ void TestHttpServer::serve(int fd, int connection) {
   finish();
 }
 
+CannedResponse forward(const std::string& upstream, const RecordedRequest& request) {
+  http::Request fwd;
+  fwd.method = request.method;
+  fwd.url = upstream + request.target;
+  for (const auto& [name, value] : request.headers) {
+    if (name != "host" && name != "content-length" && name != "connection") fwd.headers.emplace_back(name, value);
+  }
+  fwd.body = request.body;
+  http::Client client;
+  auto resp = client.send(fwd);
+  CannedResponse out;
+  if (!resp.ok()) {
+    out.status = 502;
+    return out;
+  }
+  out.status = resp->status;
+  for (const auto& [name, value] : resp->headers) {
+    if (name == "content-type" || name == "x-amz-crc32" || name == "x-amzn-requestid") out.headers.emplace_back(name, value);
+  }
+  out.body = resp->body;
+  return out;
+}
+
 }  // namespace dynarep::testing

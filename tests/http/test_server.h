@@ -41,6 +41,12 @@ struct CannedResponse {
   bool close = false;  // close the connection after answering
 };
 
+// What `upstream` (http://host:port) answers to `request`: for a front that answers some
+// requests itself (a fault, a poisoned key) and passes the rest on to a local stack server.
+// The request keeps its headers (SigV4 included) but Host, Content-Length and Connection; the
+// answer keeps Content-Type, x-amz-crc32 and x-amzn-RequestId. 502 when the upstream is down.
+CannedResponse forward(const std::string& upstream, const RecordedRequest& request);
+
 class TestHttpServer {
  public:
   using Handler = std::function<CannedResponse(const RecordedRequest&)>;

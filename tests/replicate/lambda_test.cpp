@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
 
 #include "crypto/encoding.h"
 #include "http/test_server.h"
@@ -112,6 +113,62 @@ TEST_F(LambdaModeTest, EventFailsWhenTheReplicaKeepsFailing) {
   EXPECT_EQ(scan_all(*db_, replica_).size(), 0u);
 }
 
+// A front to dynalite that fails every BatchWriteItem carrying a key with "poison" in it, with
+// DynamoDB's 500 InternalServerError (retryable), and passes everything else on: a record that
+// cannot be applied for now while its neighbours can.
+class PoisonFront {
+ public:
+  PoisonFront()
+      : upstream_(testing::local_stack().dynamodb), server_([this](const testing::RecordedRequest& r) {
+          auto target = r.header("x-amz-target");
+          if (target == "DynamoDB_20120810.BatchWriteItem" && r.body.find("poison") != std::string::npos) {
+            return testing::CannedResponse{
+                500,
+                {{"Content-Type", "application/x-amz-json-1.0"}},
+                R"({"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"})"};
+          }
+          return testing::forward(upstream_, r);
+        }) {}
+  std::string url() const { return server_.url(); }
+
+ private:
+  std::string upstream_;
+  testing::TestHttpServer server_;
+};
+
+TEST_F(LambdaModeTest, PartialBatchReportsTheFirstFailingRecordAndAllAfterIt) {
+  // Kinesis KEYS_ONLY records a(1), b(2), poison(3), d(4) of one shard: a and b are applied;
+  // 3 and 4 are reported (Lambda resumes the shard at 3; d must not overtake it).
+  for (const char* id : {"a", "b", "poison", "d"}) ASSERT_TRUE(db_->put_item(primary_, item(id, 1)).ok());
+  PoisonFront front;
+  std::vector<std::string> records;
+  int seq = 0;
+  for (const char* id : {"a", "b", "poison", "d"}) {
+    records.push_back(kinesis_record(stream::make_keys_only_record(key(id), Event::kInsert, "us-east-1"), ++seq));
+  }
+  testing::ProcessResult r = testing::run_dynarep({"replicate", "--primary", "us-east-1/" + primary_, "--replica",
+                                                   "us-east-1/" + replica_, "--event", "-", "--endpoint", front.url(),
+                                                   "--report-batch-item-failures"},
+                                                  event_of(records));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, R"({"batchItemFailures":[{"itemIdentifier":"3"},{"itemIdentifier":"4"}]})"
+                   "\n")
+      << r.err;
+  EXPECT_NE(r.err.find("2 record(s) not applied, from sequence number 3"), std::string::npos) << r.err;
+  std::set<std::string> ids;
+  for (const auto& [k, v] : scan_all(*db_, replica_)) ids.insert(model::to_json(*model::extract_key(v, simple_schema())));
+  EXPECT_EQ(ids, (std::set<std::string>{R"({"id":{"S":"a"}})", R"({"id":{"S":"b"}})"}));
+}
+
+TEST_F(LambdaModeTest, PartialBatchWithEverythingAppliedReportsNothing) {
+  std::string ev = event_of({streams_record("INSERT", "x", 1700000000, 1), streams_record("INSERT", "y", 1700000000, 2)});
+  testing::ProcessResult r = testing::run_dynarep(
+      {"replicate", "--replica", "us-east-1/" + replica_, "--event", "-", "--report-batch-item-failures"}, ev);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"batchItemFailures\":[]}\n");
+  EXPECT_EQ(scan_all(*db_, replica_).size(), 2u);
+}
+
 // A Lambda Runtime API: hands out the queued events, records responses and errors.
 class RuntimeApi {
  public:
@@ -129,6 +186,11 @@ class RuntimeApi {
   std::string init_error() {
     std::lock_guard lock(mu_);
     return init_error_;
+  }
+  // The time each invocation gets (Lambda-Runtime-Deadline-Ms); 30 s unless set.
+  void set_deadline(std::chrono::milliseconds d) {
+    std::lock_guard lock(mu_);
+    deadline_ = d;
   }
 
  private:
@@ -148,7 +210,7 @@ class RuntimeApi {
       c.headers = {{"Lambda-Runtime-Aws-Request-Id", id},
                    {"Lambda-Runtime-Deadline-Ms",
                     std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       (std::chrono::system_clock::now() + 30s).time_since_epoch())
+                                       (std::chrono::system_clock::now() + deadline_).time_since_epoch())
                                        .count())},
                    {"Lambda-Runtime-Trace-Id", "Root=1-abc"}};
       c.body = events_[next_ - 1];
@@ -172,6 +234,7 @@ class RuntimeApi {
   size_t next_ = 0;
   std::map<std::string, std::string> responses_, errors_;
   std::string init_error_;
+  std::chrono::milliseconds deadline_ = 30s;
   testing::TestHttpServer server_;
 };
 
@@ -189,6 +252,31 @@ TEST_F(LambdaModeTest, RuntimeLoopAnswersEachInvocation) {
   EXPECT_EQ(diff_tables(scan_all(*db_, primary_), scan_all(*db_, replica_)), "");
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(20s), 0) << p.log();
+}
+
+TEST_F(LambdaModeTest, RuntimeAnswersBatchItemFailuresWhenReportingIsOn) {
+  // DynamoDB Streams records (images: no primary). Event 1 applies whole; in event 2 the
+  // poisoned record and the one after it are reported, by their SequenceNumber.
+  PoisonFront front;
+  RuntimeApi api({event_of({streams_record("INSERT", "x", 1700000000, 11)}),
+                  event_of({streams_record("INSERT", "y", 1700000000, 21), streams_record("INSERT", "poison", 1700000000, 22),
+                            streams_record("MODIFY", "y", 1700000000, 23)})});
+  // 8 s an invocation: about 3.5 s of whole-batch retries, then the halving.
+  api.set_deadline(8s);
+  Proc p({"replicate", "--lambda-runtime", "--endpoint", front.url()},
+         {{"AWS_LAMBDA_RUNTIME_API", api.api()}, {"REPLICA", "us-east-1/" + replica_},
+          {"REPORT_BATCH_ITEM_FAILURES", "true"}, {"DYNAREP_LAMBDA_MAX_INVOCATIONS", "2"}});
+  EXPECT_EQ(p.wait(60s), 0) << p.log();
+  EXPECT_TRUE(api.errors().empty()) << p.log();
+  EXPECT_EQ(api.responses()["req-1"], R"({"batchItemFailures":[]})") << p.log();
+  EXPECT_EQ(api.responses()["req-2"], R"({"batchItemFailures":[{"itemIdentifier":"22"},{"itemIdentifier":"23"}]})")
+      << p.log();
+  // x, and y as record 21 left it (23, after the failure, is not applied ahead of 22).
+  auto rep = scan_all(*db_, replica_);
+  ASSERT_EQ(rep.size(), 2u);
+  std::string all;
+  for (const auto& [k, v] : rep) all += model::to_json(v);
+  EXPECT_NE(all.find(R"({"id":{"S":"y"},"seq":{"N":"21"}})"), std::string::npos) << all;
 }
 
 TEST_F(LambdaModeTest, BootstrapNameStartsTheRuntime) {
