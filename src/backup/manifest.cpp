@@ -99,6 +99,160 @@ std::string to_json(const Manifest& m) {
   return out;
 }
 
+namespace {
+
+// Reads typed fields of one manifest, each error naming the manifest and the field.
+struct ManifestFields {
+  std::string_view where;
+
+  Status str(simdjson::dom::object obj, const char* name, std::string& out, bool required) const {
+    std::string_view v;
+    auto e = obj[name];
+    if (e.error()) return required ? Status(bad_manifest(where, fmt::format("\"{}\" missing", name))) : Status();
+    if (e.get_string().get(v)) return bad_manifest(where, fmt::format("\"{}\" is not a string", name));
+    out = std::string(v);
+    return {};
+  }
+  // An absent optional field leaves `out` as it is.
+  Status integer(simdjson::dom::object obj, const char* name, int64_t& out, bool required) const {
+    auto e = obj[name];
+    if (e.error()) return required ? Status(bad_manifest(where, fmt::format("\"{}\" missing", name))) : Status();
+    if (e.get_int64().get(out)) return bad_manifest(where, fmt::format("\"{}\" is not an integer", name));
+    return {};
+  }
+  // A required integer in [lo, hi].
+  Result<int> in_range(simdjson::dom::object obj, const char* name, int64_t lo, int64_t hi,
+                       std::string_view label) const {
+    int64_t v = 0;
+    DR_TRY(integer(obj, name, v, true));
+    if (v < lo || v > hi) return bad_manifest(where, fmt::format("\"{}\" out of range", label));
+    return static_cast<int>(v);
+  }
+};
+
+// format, version, table, source, jobid, segments, segment.
+Status parse_job(const ManifestFields& f, simdjson::dom::object o, Manifest& m) {
+  DR_TRY(f.str(o, "format", m.format, true));
+  if (m.format != kManifestFormat) {
+    return bad_manifest(f.where, fmt::format("format is \"{}\", expected \"{}\"", m.format, kManifestFormat));
+  }
+  int64_t v = 0;
+  DR_TRY(f.integer(o, "version", v, true));
+  if (v < 1 || v > kManifestVersion) {
+    return bad_manifest(f.where, fmt::format("version {} is not supported (this dynarep reads up to {})", v,
+                                             kManifestVersion));
+  }
+  m.version = static_cast<int>(v);
+  DR_TRY(f.str(o, "table", m.table, true));
+  DR_TRY(f.str(o, "source", m.source, false));
+  DR_TRY(f.str(o, "jobid", m.jobid, true));
+  DR_ASSIGN(m.segments, f.in_range(o, "segments", 1, 1000000, "segments"));
+  if (!o["segment"].error()) {
+    DR_ASSIGN(m.segment, f.in_range(o, "segment", 0, m.segments - 1, "segment"));
+  }
+  return {};
+}
+
+// scan: total_segments and the segments this job covered.
+Status parse_scan(const ManifestFields& f, simdjson::dom::object o, Manifest& m) {
+  simdjson::dom::object scan;
+  if (o["scan"].get_object().get(scan)) return bad_manifest(f.where, "\"scan\" missing");
+  DR_ASSIGN(m.scan_total_segments, f.in_range(scan, "total_segments", 1, 1000000, "scan.total_segments"));
+  simdjson::dom::array segs;
+  if (scan["segments"].get_array().get(segs)) return bad_manifest(f.where, "\"scan.segments\" missing");
+  for (auto s : segs) {
+    int64_t n = 0;
+    if (s.get_int64().get(n) || n < 0 || n >= m.scan_total_segments) {
+      return bad_manifest(f.where, "\"scan.segments\" has a bad entry");
+    }
+    m.scan_segments.push_back(static_cast<int>(n));
+  }
+  return {};
+}
+
+Status parse_times(const ManifestFields& f, simdjson::dom::object o, Manifest& m) {
+  for (const char* name : {"start_time", "end_time"}) {
+    std::string text;
+    DR_TRY(f.str(o, name, text, true));
+    auto t = parse_time(text);
+    if (!t.ok()) return bad_manifest(f.where, fmt::format("\"{}\": {}", name, t.error().message));
+    (std::string_view(name) == "start_time" ? m.start_time : m.end_time) = *t;
+  }
+  return {};
+}
+
+Status parse_key_schema(const ManifestFields& f, simdjson::dom::object o, Manifest& m) {
+  simdjson::dom::object ks;
+  if (o["key_schema"].get_object().get(ks)) return bad_manifest(f.where, "\"key_schema\" missing");
+  for (const char* part : {"hash", "range"}) {
+    const bool hash = std::string_view(part) == "hash";
+    simdjson::dom::object p;
+    if (ks[part].get_object().get(p)) {
+      if (hash) return bad_manifest(f.where, "\"key_schema.hash\" missing");
+      continue;
+    }
+    std::string_view name, type;
+    if (p["name"].get_string().get(name) || p["type"].get_string().get(type) || name.empty()) {
+      return bad_manifest(f.where, fmt::format("\"key_schema.{}\" needs a name and a type", part));
+    }
+    auto t = key_type(type);
+    if (!t.ok()) return bad_manifest(f.where, t.error().message);
+    (hash ? m.key_schema.hash_name : m.key_schema.range_name) = std::string(name);
+    (hash ? m.key_schema.hash_type : m.key_schema.range_type) = *t;
+  }
+  return {};
+}
+
+Result<ObjectEntry> parse_object(const ManifestFields& f, simdjson::dom::element e) {
+  simdjson::dom::object eo;
+  if (e.get_object().get(eo)) return bad_manifest(f.where, "\"objects\" has an entry that is not an object");
+  ObjectEntry oe;
+  int64_t n = 0;
+  DR_TRY(f.integer(eo, "segment", n, true));
+  oe.segment = static_cast<int>(n);
+  std::string_view s;
+  if (eo["name"].get_string().get(s)) return bad_manifest(f.where, "an object entry has no \"name\"");
+  oe.name = std::string(s);
+  if (!is_segment_name(oe.name)) {
+    return bad_manifest(f.where, fmt::format("object name \"{}\" is not a segment number", oe.name));
+  }
+  DR_TRY(f.integer(eo, "items", oe.items, true));
+  DR_TRY(f.integer(eo, "bytes", n, true));
+  oe.bytes = static_cast<uint64_t>(n);
+  DR_TRY(f.integer(eo, "gzip_bytes", n, true));
+  oe.gzip_bytes = static_cast<uint64_t>(n);
+  if (eo["sha256"].get_string().get(s) || s.size() != 64) {
+    return bad_manifest(f.where, "an object entry has no 64-digit \"sha256\"");
+  }
+  oe.sha256 = std::string(s);
+  return oe;
+}
+
+// objects, items, bytes, gzip_bytes; items must be the objects' sum.
+Status parse_objects(const ManifestFields& f, simdjson::dom::object o, Manifest& m) {
+  simdjson::dom::array objs;
+  if (o["objects"].get_array().get(objs)) return bad_manifest(f.where, "\"objects\" missing");
+  for (auto e : objs) {
+    DR_ASSIGN(ObjectEntry oe, parse_object(f, e));
+    m.objects.push_back(std::move(oe));
+  }
+  DR_TRY(f.integer(o, "items", m.items, true));
+  // Optional totals: absent means 0 (not whatever was read before them).
+  int64_t bytes = 0, gzip_bytes = 0;
+  DR_TRY(f.integer(o, "bytes", bytes, false));
+  DR_TRY(f.integer(o, "gzip_bytes", gzip_bytes, false));
+  m.bytes = static_cast<uint64_t>(bytes);
+  m.gzip_bytes = static_cast<uint64_t>(gzip_bytes);
+  int64_t sum = 0;
+  for (const auto& e : m.objects) sum += e.items;
+  if (sum != m.items) {
+    return bad_manifest(f.where, fmt::format("\"items\" is {} but its objects hold {}", m.items, sum));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<Manifest> parse_manifest(std::string_view json, std::string_view where) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -107,132 +261,19 @@ Result<Manifest> parse_manifest(std::string_view json, std::string_view where) {
   }
   simdjson::dom::object o;
   if (doc.get_object().get(o)) return bad_manifest(where, "not a JSON object");
+  const ManifestFields f{where};
   Manifest m;
-  auto str = [&](const char* name, std::string& out, bool required) -> Status {
-    std::string_view v;
-    auto e = o[name];
-    if (e.error()) {
-      if (required) return bad_manifest(where, fmt::format("\"{}\" missing", name));
-      return {};
-    }
-    if (e.get_string().get(v)) return bad_manifest(where, fmt::format("\"{}\" is not a string", name));
-    out = std::string(v);
-    return {};
-  };
-  auto integer = [&](simdjson::dom::object obj, const char* name, int64_t& out, bool required) -> Status {
-    auto e = obj[name];
-    if (e.error()) {
-      if (required) return bad_manifest(where, fmt::format("\"{}\" missing", name));
-      return {};
-    }
-    if (e.get_int64().get(out)) return bad_manifest(where, fmt::format("\"{}\" is not an integer", name));
-    return {};
-  };
-  DR_TRY(str("format", m.format, true));
-  if (m.format != kManifestFormat) {
-    return bad_manifest(where, fmt::format("format is \"{}\", expected \"{}\"", m.format, kManifestFormat));
-  }
-  int64_t v = 0;
-  DR_TRY(integer(o, "version", v, true));
-  if (v < 1 || v > kManifestVersion) {
-    return bad_manifest(where, fmt::format("version {} is not supported (this dynarep reads up to {})", v,
-                                           kManifestVersion));
-  }
-  m.version = static_cast<int>(v);
-  DR_TRY(str("table", m.table, true));
-  DR_TRY(str("source", m.source, false));
-  DR_TRY(str("jobid", m.jobid, true));
-  DR_TRY(integer(o, "segments", v, true));
-  if (v < 1 || v > 1000000) return bad_manifest(where, "\"segments\" out of range");
-  m.segments = static_cast<int>(v);
-  if (!o["segment"].error()) {
-    DR_TRY(integer(o, "segment", v, true));
-    if (v < 0 || v >= m.segments) return bad_manifest(where, "\"segment\" out of range");
-    m.segment = static_cast<int>(v);
-  }
-  simdjson::dom::object scan;
-  if (o["scan"].get_object().get(scan)) return bad_manifest(where, "\"scan\" missing");
-  DR_TRY(integer(scan, "total_segments", v, true));
-  if (v < 1 || v > 1000000) return bad_manifest(where, "\"scan.total_segments\" out of range");
-  m.scan_total_segments = static_cast<int>(v);
-  simdjson::dom::array segs;
-  if (scan["segments"].get_array().get(segs)) return bad_manifest(where, "\"scan.segments\" missing");
-  for (auto s : segs) {
-    int64_t n = 0;
-    if (s.get_int64().get(n) || n < 0 || n >= m.scan_total_segments) {
-      return bad_manifest(where, "\"scan.segments\" has a bad entry");
-    }
-    m.scan_segments.push_back(static_cast<int>(n));
-  }
-  for (const char* name : {"start_time", "end_time"}) {
-    std::string text;
-    DR_TRY(str(name, text, true));
-    auto t = parse_time(text);
-    if (!t.ok()) return bad_manifest(where, fmt::format("\"{}\": {}", name, t.error().message));
-    (std::string_view(name) == "start_time" ? m.start_time : m.end_time) = *t;
-  }
-  simdjson::dom::object ks;
-  if (o["key_schema"].get_object().get(ks)) return bad_manifest(where, "\"key_schema\" missing");
-  for (const char* part : {"hash", "range"}) {
-    simdjson::dom::object p;
-    if (ks[part].get_object().get(p)) {
-      if (std::string_view(part) == "hash") return bad_manifest(where, "\"key_schema.hash\" missing");
-      continue;
-    }
-    std::string_view name, type;
-    if (p["name"].get_string().get(name) || p["type"].get_string().get(type) || name.empty()) {
-      return bad_manifest(where, fmt::format("\"key_schema.{}\" needs a name and a type", part));
-    }
-    auto t = key_type(type);
-    if (!t.ok()) return bad_manifest(where, t.error().message);
-    if (std::string_view(part) == "hash") {
-      m.key_schema.hash_name = std::string(name);
-      m.key_schema.hash_type = *t;
-    } else {
-      m.key_schema.range_name = std::string(name);
-      m.key_schema.range_type = *t;
-    }
-  }
+  DR_TRY(parse_job(f, o, m));
+  DR_TRY(parse_scan(f, o, m));
+  DR_TRY(parse_times(f, o, m));
+  DR_TRY(parse_key_schema(f, o, m));
   simdjson::dom::element desc;
   if (!o["description"].get(desc) && !desc.is_null()) {
     if (!desc.is_object()) return bad_manifest(where, "\"description\" is not an object");
     m.description = simdjson::minify(desc);
   }
-  DR_TRY(integer(o, "table_item_count", m.table_item_count, false));
-  simdjson::dom::array objs;
-  if (o["objects"].get_array().get(objs)) return bad_manifest(where, "\"objects\" missing");
-  for (auto e : objs) {
-    simdjson::dom::object eo;
-    if (e.get_object().get(eo)) return bad_manifest(where, "\"objects\" has an entry that is not an object");
-    ObjectEntry oe;
-    int64_t n = 0;
-    DR_TRY(integer(eo, "segment", n, true));
-    oe.segment = static_cast<int>(n);
-    std::string_view s;
-    if (eo["name"].get_string().get(s)) return bad_manifest(where, "an object entry has no \"name\"");
-    oe.name = std::string(s);
-    if (!is_segment_name(oe.name)) return bad_manifest(where, fmt::format("object name \"{}\" is not a segment number", oe.name));
-    DR_TRY(integer(eo, "items", oe.items, true));
-    DR_TRY(integer(eo, "bytes", n, true));
-    oe.bytes = static_cast<uint64_t>(n);
-    DR_TRY(integer(eo, "gzip_bytes", n, true));
-    oe.gzip_bytes = static_cast<uint64_t>(n);
-    if (eo["sha256"].get_string().get(s) || s.size() != 64) {
-      return bad_manifest(where, "an object entry has no 64-digit \"sha256\"");
-    }
-    oe.sha256 = std::string(s);
-    m.objects.push_back(std::move(oe));
-  }
-  DR_TRY(integer(o, "items", m.items, true));
-  DR_TRY(integer(o, "bytes", v, false));
-  m.bytes = static_cast<uint64_t>(v);
-  DR_TRY(integer(o, "gzip_bytes", v, false));
-  m.gzip_bytes = static_cast<uint64_t>(v);
-  int64_t sum = 0;
-  for (const auto& e : m.objects) sum += e.items;
-  if (sum != m.items) {
-    return bad_manifest(where, fmt::format("\"items\" is {} but its objects hold {}", m.items, sum));
-  }
+  DR_TRY(f.integer(o, "table_item_count", m.table_item_count, false));
+  DR_TRY(parse_objects(f, o, m));
   return m;
 }
 

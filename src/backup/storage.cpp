@@ -172,12 +172,6 @@ Result<s3::Client*> Storage::s3() {
   return client_.get();
 }
 
-bool Storage::is_local_dir(const Location& loc) {
-  if (loc.kind != Location::Kind::kFile) return false;
-  std::error_code ec;
-  return fs::is_directory(loc.path, ec);
-}
-
 Status Storage::for_each(const Location& dir, bool recursive, const std::string& start_after,
                          const std::function<Status(const ListedEntry&)>& fn) {
   if (dir.kind == Location::Kind::kS3) {

@@ -79,8 +79,6 @@ class Storage {
                   const std::function<Status(const ListedEntry&)>& fn);
   // The object's size, or nullopt when it does not exist (for a local directory: nullopt).
   Result<std::optional<uint64_t>> stat(const Location& obj);
-  // True when `loc` is a local directory.
-  static bool is_local_dir(const Location& loc);
   // A whole small object; an error when it is larger than max_bytes.
   Result<std::string> read_all(const Location& obj, size_t max_bytes = size_t{64} << 20);
   // Streams an object, a file or stdin in chunks, holding none of it.

@@ -23,6 +23,7 @@
 #include "cli/common.h"
 #include "core/progress.h"
 #include "dynamodb/client.h"
+#include "dynamodb/table_load.h"
 #include "model/codec.h"
 #include "model/item.h"
 #include "writer/batch_writer.h"
@@ -68,10 +69,8 @@ struct Publishing {
   std::shared_ptr<writer::StreamPublisher> publisher;
 };
 
-// Connects to the stream and checks it exists before anything is written. Returns the exit
-// code to use on failure (2 for a bad name, 3 otherwise).
-std::optional<int> start_publishing(Io& io, std::string_view command, const StreamFlags& flags,
-                                    const std::string& table_region, std::optional<Publishing>& out) {
+// The stream flags' usage errors (exit 2), checked before anything touches the network.
+std::optional<int> check_stream_flags(Io& io, std::string_view command, const StreamFlags& flags) {
   if (!flags.enabled()) {
     if (!flags.unpublished_file.empty()) return usage_error(io, command, "--unpublished-file needs --stream");
     return std::nullopt;
@@ -79,6 +78,15 @@ std::optional<int> start_publishing(Io& io, std::string_view command, const Stre
   if (auto st = writer::validate_stream_name(flags.name); !st.ok()) {
     return usage_error(io, command, st.error().message);
   }
+  return std::nullopt;
+}
+
+// Connects to the stream and checks it exists before anything is written. Returns the exit
+// code to use on failure (2 for bad flags, 3 otherwise).
+std::optional<int> start_publishing(Io& io, std::string_view command, const StreamFlags& flags,
+                                    const std::string& table_region, std::optional<Publishing>& out) {
+  if (auto rc = check_stream_flags(io, command, flags)) return rc;
+  if (!flags.enabled()) return std::nullopt;
   auto where = flags.location(table_region);
   auto client = writer::connect_stream(where);
   if (!client.ok()) return report(io, command, client.error());
@@ -146,22 +154,11 @@ class PutCommand : public Command {
       in = &file;
     }
     source_ = file_ == "-" ? "stdin" : file_;
-    auto& client = *t->client;
+    if (auto rc = check_stream_flags(io, name(), stream_)) return *rc;
 
-    std::string line;
     int64_t line_no = 0;
-    if (import_) {
-      if (!std::getline(*in, line)) {
-        return report(io, name(), invalid_input(source_ + ": empty input: import expects dyno export's "
-                                                          "description line first"));
-      }
-      line_no = 1;
-      auto st = ensure_table(io, client, *t, line);
-      if (!st.ok()) return report(io, name(), Error(st.error()).with_context(source_ + " line 1"));
-    }
-    auto desc = client.describe_table(t->table());
-    if (!desc.ok()) return report(io, name(), table_error(desc.error(), *t));
-    const model::KeySchema schema = desc->key_schema;
+    auto schema = prepare_table(io, *in, *t, line_no);
+    if (!schema.ok()) return report(io, name(), schema.error());
 
     std::optional<Publishing> pub;
     if (auto rc = start_publishing(io, name(), stream_, t->location.endpoint.region, pub)) return *rc;
@@ -176,34 +173,82 @@ class PutCommand : public Command {
     wopt.progress = progress ? &*progress : nullptr;
     wopt.publisher = pub ? pub->publisher.get() : nullptr;
     wopt.aws_region = t->location.endpoint.region;
-    writer::BatchWriter writer(client, t->table(), schema, wopt);
+    writer::BatchWriter writer(*t->client, t->table(), *schema, wopt);
+    Loaded loaded = load(*in, writer, *schema, line_no);
+    auto result = writer.finish();
+    if (progress) progress->stop();
+    return summarize(io, *t, result, loaded, pub, progress ? progress->elapsed_seconds() : 0.0);
+  }
 
+ private:
+  // How reading the input ended.
+  struct Loaded {
+    std::optional<Error> bad;   // a line that is not a loadable item
+    int64_t line_no = 0;        // the last line read
+    int64_t last_read = 0;      // the last line handed to the writer (or skipped as blank)
+    bool stopped_early = false; // the writer failed with input left
+  };
+
+  // put: the table must exist. import: line 1 is dyno export's description; the table is
+  // created from it, or, when it exists, must have the description's key (dynamodb/table_load.h).
+  Result<model::KeySchema> prepare_table(Io& io, std::istream& in, const TableTarget& t, int64_t& line_no) {
+    dynamodb::LoadTableOptions opt;
+    opt.table = t.table();
+    opt.display = t.display();
+    opt.create = dynamodb::LoadTableOptions::Create::kNever;
+    opt.missing_hint = " (create it first, or use `dynarep import` with a description line)";
+    if (import_) {
+      std::string line;
+      if (!std::getline(in, line)) {
+        return invalid_input(source_ + ": empty input: import expects dyno export's description line first");
+      }
+      line_no = 1;
+      opt.description = line;
+      opt.key_source = "the description line";
+      opt.create = dynamodb::LoadTableOptions::Create::kIfMissing;
+      opt.missing_hint.clear();
+      if (!quiet_) opt.log = [&io](const std::string& l) { io.err << "import: " << l << "\n"; };
+    }
+    auto table = dynamodb::prepare_load_table(*t.client, opt);
+    if (!table.ok()) {
+      Error e = table.error();
+      return import_ ? e.with_context(source_ + " line 1") : e;
+    }
+    return table->key_schema;
+  }
+
+  // Reads the items after `line_no` into the writer until the input ends, a line is bad or
+  // the writer failed.
+  Loaded load(std::istream& in, writer::BatchWriter& writer, const model::KeySchema& schema, int64_t line_no) {
+    Loaded out;
+    out.line_no = out.last_read = line_no;
     model::ItemParser parser;
-    std::optional<Error> bad;
-    int64_t last_read = line_no;  // the last line handed to the writer (or skipped as blank)
-    bool stopped_early = false;
-    while (std::getline(*in, line)) {
-      ++line_no;
+    std::string line;
+    while (std::getline(in, line)) {
+      ++out.line_no;
       if (line.empty() || line == "\r") {
-        last_read = line_no;
+        out.last_read = out.line_no;
         continue;
       }
-      auto item = check_line(parser, line, schema, line_no);
+      auto item = check_line(parser, line, schema, out.line_no);
       if (!item.ok()) {
-        bad = item.error();
+        out.bad = item.error();
         break;
       }
       if (!writer.add({dynamodb::WriteRequest::Kind::kPut, std::move(item).value()}).ok()) break;
-      last_read = line_no;
+      out.last_read = out.line_no;
       // A failed write or an unpublishable record: read no further, so the gap stays small.
       if (writer.failed()) {
-        stopped_early = !in->eof() && in->peek() != std::char_traits<char>::eof();
+        out.stopped_early = !in.eof() && in.peek() != std::char_traits<char>::eof();
         break;
       }
     }
-    auto result = writer.finish();
-    if (progress) progress->stop();
+    return out;
+  }
 
+  // Says what happened, one line per fact, and picks the exit code.
+  int summarize(Io& io, const TableTarget& t, const writer::WriteResult<writer::BatchWriteSummary>& result,
+                const Loaded& loaded, const std::optional<Publishing>& pub, double seconds) {
     const bool write_failed = !result.ok() && result.error().write_error.has_value();
     const int64_t written = result.ok() ? result->written : result.error().written;
     int rc = kExitOk;
@@ -212,27 +257,28 @@ class PutCommand : public Command {
       io.err << fmt::format("dynarep {}: {} written to {} before the failure (not necessarily the first lines: "
                             "writes run in parallel); writing the same input again is safe (puts are "
                             "idempotent)\n",
-                            name(), items(written), t->display());
+                            name(), items(written), t.display());
       rc = kExitFailure;
     }
     if (!result.ok() && !result.error().unpublished.empty()) {
-      report_unpublished(io, name(), stream_, result.error().unpublished, result.error().publish_error, t->display());
-      if (!write_failed && stopped_early && !bad) {
+      report_unpublished(io, name(), stream_, result.error().unpublished, result.error().publish_error, t.display());
+      if (!write_failed && loaded.stopped_early && !loaded.bad) {
         io.err << fmt::format("dynarep {}: stopped after line {}: every item up to it was written ({}), nothing "
                               "after it; resume with `tail -n +{} {} | dynarep put {}{}`\n",
-                              name(), last_read, items(written), last_read + 1, file_ == "-" ? "FILE" : file_,
-                              t->display(), stream_flags_text());
+                              name(), loaded.last_read, items(written), loaded.last_read + 1,
+                              file_ == "-" ? "FILE" : file_, t.display(), stream_flags_text());
       }
       rc = kExitFailure;
     }
-    if (bad && write_failed) io.err << fmt::format("dynarep {}: {}\n", name(), bad->describe());
-    if (bad && !write_failed) {
-      io.err << fmt::format("dynarep {}: {}\n", name(), bad->describe());
-      io.err << fmt::format("dynarep {}: stopped at line {}: {} before it written, nothing from it on; fix the "
-                            "line and resume with `tail -n +{} {} | dynarep put {}{}`\n",
-                            name(), line_no, items(written), line_no, file_ == "-" ? "FILE" : file_, t->display(),
-                            stream_flags_text());
-      rc = kExitFailure;
+    if (loaded.bad) {
+      io.err << fmt::format("dynarep {}: {}\n", name(), loaded.bad->describe());
+      if (!write_failed) {
+        io.err << fmt::format("dynarep {}: stopped at line {}: {} before it written, nothing from it on; fix the "
+                              "line and resume with `tail -n +{} {} | dynarep put {}{}`\n",
+                              name(), loaded.line_no, items(written), loaded.line_no, file_ == "-" ? "FILE" : file_,
+                              t.display(), stream_flags_text());
+        rc = kExitFailure;
+      }
     }
     if (rc == kExitOk && !quiet_) {
       std::string published;
@@ -241,43 +287,22 @@ class PutCommand : public Command {
                                 Progress::group_digits(static_cast<int64_t>(pub->publisher->stats().published)),
                                 stream_.name);
       }
-      io.err << fmt::format("{} {}: {} items written in {:.1f}s{}\n", name(), t->display(),
-                            Progress::group_digits(written), progress ? progress->elapsed_seconds() : 0.0,
-                            published);
+      io.err << fmt::format("{} {}: {} items written in {:.1f}s{}\n", name(), t.display(),
+                            Progress::group_digits(written), seconds, published);
     }
     return rc;
   }
 
- private:
   // Parses and checks one line as DynamoDB would, naming the line (and the key, when known).
   Result<model::Item> check_line(model::ItemParser& parser, const std::string& line, const model::KeySchema& schema,
                                  int64_t line_no) {
     const std::string where = fmt::format("{} line {}", source_, line_no);
     auto item = parser.parse(line);
     if (!item.ok()) return std::move(item).error().with_context(where);
-    auto key = model::extract_key(*item, schema);
-    if (!key.ok()) {
-      // Name what the line has of the key, so the item can be found in the input.
-      model::Item partial;
-      for (const auto* n : {&schema.hash_name, &schema.range_name}) {
-        if (const model::Value* v = n->empty() ? nullptr : item->find(*n)) partial.set(*n, *v);
-      }
-      if (partial.empty()) return std::move(key).error().with_context(where);
-      return std::move(key).error().with_context(fmt::format("{}: item {}", where, model::canonical_key_json(partial)));
-    }
-    std::size_t size = model::item_size(*item);
-    if (size > model::kMaxItemSize) {
-      return invalid_input(fmt::format("item {} is {} bytes, over DynamoDB's 400 KB limit ({} bytes)",
-                                       model::canonical_key_json(*key), size, model::kMaxItemSize))
-          .with_context(where);
+    if (auto key = dynamodb::check_load_item(*item, schema); !key.ok()) {
+      return std::move(key).error().with_context(where);
     }
     return std::move(item).value();
-  }
-
-  Error table_error(const Error& e, const TableTarget& t) {
-    if (e.kind != ErrorKind::kNotFound) return e;
-    std::string hint = import_ ? "" : " (create it first, or use `dynarep import` with a description line)";
-    return Error(ErrorKind::kNotFound, e.code, fmt::format("table {} does not exist{}", t.display(), hint));
   }
 
   std::string stream_flags_text() const {
@@ -286,21 +311,6 @@ class PutCommand : public Command {
     if (!stream_.region.empty()) s += " --stream-region " + stream_.region;
     if (!stream_.endpoint.empty()) s += " --stream-endpoint " + stream_.endpoint;
     return s;
-  }
-
-  // import: create the table from the description line unless it exists already.
-  Status ensure_table(Io& io, dynamodb::Client& client, const TableTarget& t, const std::string& description) {
-    const std::string& table = t.table();
-    auto existing = client.describe_table(table);
-    if (existing.ok()) {
-      if (!quiet_) io.err << "import: table " << t.display() << " exists; loading items into it\n";
-      return {};
-    }
-    if (existing.error().kind != ErrorKind::kNotFound) return existing.error();
-    DR_ASSIGN(std::string request, dynamodb::create_table_request(description, table));
-    if (!quiet_) io.err << "import: creating table " << t.display() << "\n";
-    DR_TRY(client.create_table(request));
-    return client.wait_until_active(table);
   }
 
   bool import_;
@@ -332,6 +342,7 @@ class DeleteCommand final : public Command {
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
     auto key = model::parse_key_arg(key_);
     if (!key.ok()) return usage_error(io, name(), Error(key.error()).with_context("key " + key_).describe());
+    if (auto rc = check_stream_flags(io, name(), stream_)) return *rc;
     auto d = t->client->describe_table(t->table());
     if (!d.ok()) {
       if (d.error().kind != ErrorKind::kNotFound) return report(io, name(), d.error());
@@ -375,9 +386,7 @@ class RepublishCommand final : public Command {
     stream_.setup(app, true);
   }
   int run(Io& io) override {
-    if (auto st = writer::validate_stream_name(stream_.name); !st.ok()) {
-      return usage_error(io, name(), st.error().message);
-    }
+    if (auto rc = check_stream_flags(io, name(), stream_)) return *rc;
     std::ifstream file;
     std::istream* in = &io.in;
     if (file_ != "-") {

@@ -460,19 +460,6 @@ Status Client::wait_until_active(const std::string& table, std::chrono::millisec
   }
 }
 
-Status Client::wait_until_deleted(const std::string& table, std::chrono::milliseconds timeout) {
-  auto deadline = clock_.steady_now() + timeout;
-  while (true) {
-    auto d = describe_table(table);
-    if (!d.ok() && d.error().kind == ErrorKind::kNotFound) return {};
-    if (!d.ok()) return std::move(d).error();
-    if (clock_.steady_now() >= deadline) {
-      return Error(ErrorKind::kFatal, "Timeout", fmt::format("table {} still exists", table));
-    }
-    clock_.sleep_for(std::chrono::milliseconds(250));
-  }
-}
-
 Result<std::optional<Item>> Client::get_item(const std::string& table, const Item& key,
                                              bool consistent_read) {
   std::string body;

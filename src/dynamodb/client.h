@@ -159,11 +159,9 @@ class Client {
   // A table with a simple or composite key, on-demand billing.
   Status create_table(const std::string& table, const model::KeySchema& key);
   Status delete_table(const std::string& table);
-  // Polls DescribeTable until ACTIVE (or, with `gone`, until the table no longer exists).
+  // Polls DescribeTable until ACTIVE.
   Status wait_until_active(const std::string& table,
                            std::chrono::milliseconds timeout = std::chrono::minutes(10));
-  Status wait_until_deleted(const std::string& table,
-                            std::chrono::milliseconds timeout = std::chrono::minutes(10));
 
   Result<std::optional<Item>> get_item(const std::string& table, const Item& key,
                                        bool consistent_read = true);

@@ -253,24 +253,11 @@ Result<Response> Client::send_streaming(const Request& request,
   return perform(request, &on_chunk);
 }
 
-Result<Response> Client::perform(const Request& request,
-                                 const std::function<bool(std::string_view)>* on_chunk) {
-  if (curl_ == nullptr) throw std::logic_error("http::Client used after move");
-  CURL* curl = static_cast<CURL*>(curl_);
-  // Resets options only: the connection cache (keep-alive connections) survives.
-  curl_easy_reset(curl);
+namespace {
 
-  Response response;
-  Transfer transfer;
-  transfer.request = &request;
-  transfer.response = &response;
-  transfer.on_chunk = on_chunk;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-
-  const bool has_body = !request.body.empty() || static_cast<bool>(request.body_reader) ||
-                        request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
-  curl_off_t upload_size = static_cast<curl_off_t>(request.body.size());
-
+// The request's headers as curl's list. Content-Length is left to curl (it writes it from the
+// upload size; a second copy would be invalid), but a streamed body's size is taken from it.
+Result<std::unique_ptr<curl_slist, SlistDeleter>> header_list(const Request& request, curl_off_t& upload_size) {
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   auto add_header = [&](const std::string& line) {
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());
@@ -280,7 +267,6 @@ Result<Response> Client::perform(const Request& request,
   };
   for (const auto& [name, value] : request.headers) {
     if (iequals(name, "content-length")) {
-      // curl writes Content-Length itself from the upload size; a second copy would be invalid.
       if (request.body_reader) {
         try {
           upload_size = static_cast<curl_off_t>(std::stoll(value));
@@ -301,7 +287,11 @@ Result<Response> Client::perform(const Request& request,
   }
   // No "Expect: 100-continue" round trip before uploads: AWS answers errors after the body anyway.
   add_header("Expect:");
+  return headers;
+}
 
+// Connection and safety options, the same for every request.
+void set_connection_options(CURL* curl, const Request& request) {
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   // Send the path exactly as given: it was signed as given, and S3 keys may hold "." and ".."
   // segments that curl would otherwise squash.
@@ -310,7 +300,6 @@ Result<Response> Client::perform(const Request& request,
   // scheme there must fail, not read or write local files with a request body or response.
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // required with threads
   curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -330,12 +319,15 @@ Result<Response> Client::perform(const Request& request,
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 128L * 1024L);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+}
+
+// Method, body and the callbacks that fill `transfer`.
+void set_transfer_options(CURL* curl, const Request& request, Transfer& transfer, bool has_body,
+                          curl_off_t upload_size) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &read_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &write_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method == "GET" && !has_body) {
@@ -353,11 +345,40 @@ Result<Response> Client::perform(const Request& request,
     curl_easy_setopt(curl, CURLOPT_SEEKDATA, &transfer);
   }
 
-  if (spdlog::should_log(spdlog::level::trace)) {
-    std::string shown;
-    for (const auto& [name, value] : redact_headers(request.headers)) shown += " " + name + "=" + value;
-    spdlog::trace("http {} {} headers:{}", request.method, redact_url(request.url), shown);
-  }
+}
+
+void trace_headers(std::string_view what, const Headers& headers) {
+  if (!spdlog::should_log(spdlog::level::trace)) return;
+  std::string shown;
+  for (const auto& [name, value] : redact_headers(headers)) shown += " " + name + "=" + value;
+  spdlog::trace("http {} headers:{}", what, shown);
+}
+
+}  // namespace
+
+Result<Response> Client::perform(const Request& request,
+                                 const std::function<bool(std::string_view)>* on_chunk) {
+  if (curl_ == nullptr) throw std::logic_error("http::Client used after move");
+  CURL* curl = static_cast<CURL*>(curl_);
+  // Resets options only: the connection cache (keep-alive connections) survives.
+  curl_easy_reset(curl);
+
+  Response response;
+  Transfer transfer;
+  transfer.request = &request;
+  transfer.response = &response;
+  transfer.on_chunk = on_chunk;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+
+  const bool has_body = !request.body.empty() || static_cast<bool>(request.body_reader) ||
+                        request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  curl_off_t upload_size = static_cast<curl_off_t>(request.body.size());
+  DR_ASSIGN(auto headers, header_list(request, upload_size));
+  set_connection_options(curl, request);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  set_transfer_options(curl, request, transfer, has_body, upload_size);
+  trace_headers(request.method + " " + redact_url(request.url), request.headers);
 
   const auto start = std::chrono::steady_clock::now();
   const CURLcode rc = curl_easy_perform(curl);
@@ -386,11 +407,7 @@ Result<Response> Client::perform(const Request& request,
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
   spdlog::debug("http {} {} -> {} ({} ms)", request.method, redact_url(request.url), response.status, ms);
-  if (spdlog::should_log(spdlog::level::trace)) {
-    std::string shown;
-    for (const auto& [name, value] : redact_headers(response.headers)) shown += " " + name + "=" + value;
-    spdlog::trace("http {} response headers:{}", response.status, shown);
-  }
+  trace_headers("response " + std::to_string(response.status), response.headers);
   return response;
 }
 

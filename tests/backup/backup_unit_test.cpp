@@ -99,6 +99,22 @@ TEST(BackupManifest, RejectsWhatIsWrongAndNamesIt) {
   EXPECT_NE(future.error().message.find("version 9 is not supported"), std::string::npos);
 }
 
+// bytes and gzip_bytes are optional totals: absent, they are 0, not a value read earlier
+// (parse_manifest reused one variable, so they came back as scan.total_segments).
+TEST(BackupManifest, AbsentOptionalTotalsAreZero) {
+  std::string json = to_json(sample_manifest());
+  for (const std::string field : {R"(,"bytes":2000)", R"(,"gzip_bytes":300)"}) {
+    auto at = json.rfind(field);  // the manifest's own, after its objects' entries
+    ASSERT_NE(at, std::string::npos) << json;
+    json.erase(at, field.size());
+  }
+  auto back = parse_manifest(json, "test");
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->bytes, 0u) << json;
+  EXPECT_EQ(back->gzip_bytes, 0u) << json;
+  EXPECT_EQ(back->objects.at(0).bytes, 2000u);
+}
+
 TEST(BackupManifest, Names) {
   EXPECT_EQ(segment_manifest_name(3), "manifest-3.json");
   EXPECT_EQ(parse_segment_manifest_name("manifest-12.json"), std::optional<int>(12));
