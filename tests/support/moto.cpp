@@ -1,5 +1,7 @@
 #include "support/moto.h"
 
+#include "support/process.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,18 +25,6 @@ extern char** environ;
 
 namespace dynarep::testing {
 namespace {
-
-std::string find_on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    std::string p = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
 
 // A port the kernel says is free now (moto binds it a moment later; a clash fails loudly).
 int free_port() {
@@ -78,7 +68,7 @@ void stop_moto() {
 }
 
 std::string start() {
-  const std::string exe = find_on_path("moto_server");
+  const std::string exe = find_program("moto_server");
   if (exe.empty()) return "";
   const int port = free_port();
   const std::string log = "/tmp/dynarep-moto-" + std::to_string(::getpid()) + ".log";

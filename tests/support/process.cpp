@@ -9,11 +9,24 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
 
 namespace dynarep::testing {
+
+std::string find_program(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return "";
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    std::string p = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
 
 int spawn_process(pid_t& pid, const std::vector<std::string>& argv, const posix_spawn_file_actions_t& fa,
                   const std::map<std::string, std::string>& extra_env) {
