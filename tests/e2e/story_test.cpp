@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -78,6 +80,17 @@ class E2eStory : public ::testing::TestWithParam<std::string> {
   }
 
   bool moto() const { return GetParam() == "moto"; }
+  // Logs how long the step before took (the suite's figures: moto is slow, see the docs).
+  void step(const std::string& next) {
+    auto now = std::chrono::steady_clock::now();
+    if (!step_name_.empty()) {
+      std::fprintf(stderr, "[%s] %s: %.1f s\n", GetParam().c_str(), step_name_.c_str(),
+                   std::chrono::duration<double>(now - step_start_).count());
+    }
+    step_name_ = next;
+    step_start_ = now;
+  }
+  void TearDown() override { step(""); }
   static std::string loc(const std::string& table) { return "us-east-1/" + table; }
 
   ProcessResult dynarep(const std::vector<std::string>& args, const std::string& in = "") {
@@ -124,6 +137,8 @@ class E2eStory : public ::testing::TestWithParam<std::string> {
   }
 
   std::string python_, aws_;
+  std::string step_name_;
+  std::chrono::steady_clock::time_point step_start_;
   std::map<std::string, std::string> env_;
 };
 
@@ -132,6 +147,7 @@ class E2eStory : public ::testing::TestWithParam<std::string> {
 // replicator daemon runs; the replica converges; diff-tables finds an injected difference of
 // each kind and repairs it.
 TEST_P(E2eStory, WritersReplicateDiffAndRepair) {
+  step("create tables and stream");
   const std::string primary = table(), replica = table();
   const std::string stream = testing::unique_name("e2e-s"), leases = testing::unique_name("e2e-l");
   auto r = dynarep({"create-stream", stream, "--shards", "2"});
@@ -146,7 +162,9 @@ TEST_P(E2eStory, WritersReplicateDiffAndRepair) {
                          "--lease-table", leases, "--idle-poll", "50ms", "--log-interval", "1s", "--fence",
                          moto() ? "deadline" : "auto"},
                         env_);
+  step("boto3 writes, publishing");
   boto_writes(primary, stream);
+  step("dynarep put/delete --stream, aws CLI put-item, replicate-record");
   r = dynarep({"put", loc(primary), "--stream", stream, "--quiet"}, dynarep_items());
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   r = dynarep({"delete", loc(primary), R"({"pk":{"S":"w007"},"sk":{"N":"7"}})", "--stream", stream});
@@ -161,13 +179,16 @@ TEST_P(E2eStory, WritersReplicateDiffAndRepair) {
   r = dynarep({"replicate-record", loc(primary), loc(replica), cli_key});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
 
+  step("replicator converges (diff-tables every second)");
   const int items = expected_items();  // - w007 + the CLI's item
   bool converged = repltest::eventually(
-      [&] { return dynarep({"diff-tables", loc(primary), loc(replica), "--quiet"}).exit_code == 0; }, 90s, 1s);
+      [&] { return dynarep({"diff-tables", loc(primary), loc(replica), "--settle", "0", "--quiet"}).exit_code == 0; }, 90s, 1s);
+  step("replicator stops on SIGTERM");
   daemon.signal(SIGTERM);
   auto code = daemon.wait(40s);
   ASSERT_TRUE(converged) << "the replica did not converge; replicator log:\n" << daemon.log();
   EXPECT_EQ(code, std::optional<int>(0)) << daemon.log();
+  step("boto3 compares, aws CLI get-item");
   expect_equal(primary, replica, items);
   // The aws CLI reads the number back from the replica exactly as written.
   r = aws({"dynamodb", "get-item", "--table-name", replica, "--consistent-read", "--key", cli_key});
@@ -179,16 +200,18 @@ TEST_P(E2eStory, WritersReplicateDiffAndRepair) {
       << r.out;
 
   // Another client damages the replica: diff-tables names each difference, then repairs them.
+  // (--settle 0: no writes are in flight now, nothing to wait out before confirming.)
+  step("damage, diff-tables, --repair, diff-tables, compare");
   r = boto({"damage", replica});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
-  r = dynarep({"diff-tables", loc(primary), loc(replica), "--quiet"});
+  r = dynarep({"diff-tables", loc(primary), loc(replica), "--settle", "0", "--quiet"});
   EXPECT_EQ(r.exit_code, 1) << shown(r);
   EXPECT_NE(r.out.find("missing"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("different"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("extraneous"), std::string::npos) << r.out;
-  r = dynarep({"diff-tables", loc(primary), loc(replica), "--repair", "--quiet"});
+  r = dynarep({"diff-tables", loc(primary), loc(replica), "--settle", "0", "--repair", "--quiet"});
   EXPECT_EQ(r.exit_code, 0) << shown(r);
-  r = dynarep({"diff-tables", loc(primary), loc(replica), "--quiet"});
+  r = dynarep({"diff-tables", loc(primary), loc(replica), "--settle", "0", "--quiet"});
   EXPECT_EQ(r.exit_code, 0) << shown(r);
   expect_equal(primary, replica, items);
 }
@@ -198,16 +221,19 @@ TEST_P(E2eStory, WritersReplicateDiffAndRepair) {
 // is folded by incremental-snapshot and restored: each restore equals the primary, read back
 // by boto3.
 TEST_P(E2eStory, BackupRestoreAndIncremental) {
+  step("create table and bucket");
   const std::string primary = table();
   const std::string bucket = testing::unique_name("e2e-b");
   auto r = boto({"create-bucket", bucket});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
+  step("boto3 writes, dynarep put");
   boto_writes(primary);
   r = dynarep({"put", loc(primary), "--quiet"}, dynarep_items());
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   const int items = expected_items();
 
   // Full backup: the data object and, last, its manifest, listed by boto3.
+  step("backup-table, list");
   r = dynarep({"backup-table", loc(primary), "s3://" + bucket + "/full", "--jobid", "job1", "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   r = boto({"list-objects", bucket, "full/job1/"});
@@ -215,6 +241,7 @@ TEST_P(E2eStory, BackupRestoreAndIncremental) {
   EXPECT_NE(r.out.find("\"full/job1/0\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"full/job1/manifest.json\""), std::string::npos) << r.out;
   const std::string restored = testing::unique_name("e2e-r");
+  step("restore, compare");
   r = dynarep({"restore", "s3://" + bucket + "/full/job1", loc(restored), "--create-table", "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   expect_equal(primary, restored, items);
@@ -224,17 +251,21 @@ TEST_P(E2eStory, BackupRestoreAndIncremental) {
   const std::string stream = testing::unique_name("e2e-s");
   r = dynarep({"create-stream", stream, "--shards", "2"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
+  step("incremental-backfill");
   r = dynarep({"incremental-backfill", loc(primary), "s3://" + bucket + "/inc", "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
+  step("boto3 writes, publishing; dynarep delete --stream");
   boto_writes(primary, stream);
   r = dynarep({"delete", loc(primary), R"({"pk":"w001","sk":1})", "--stream", stream});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
+  step("incremental-backup --until-idle 2");
   r = dynarep({"incremental-backup", "--primary", loc(primary), "--stream", stream, "s3://" + bucket + "/inc",
                "--lease-table", testing::unique_name("e2e-l"), "--until-idle", "2", "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   r = boto({"list-objects", bucket, "inc/" + primary + "/"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   const std::string snapshot = "s3://" + bucket + "/snap/" + primary + ".gz";
+  step("incremental-snapshot, restore, compare");
   r = dynarep({"incremental-snapshot", "s3://" + bucket + "/inc/" + primary, snapshot, "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   const std::string from_snapshot = testing::unique_name("e2e-i");
