@@ -7,10 +7,12 @@ step of the story is checked by a reader that shares no code with dynarep.
     boto_client.py write TABLE [--stream S] [--transactions] [--items N]
     boto_client.py compare TABLE_A TABLE_B
     boto_client.py damage TABLE
+    boto_client.py enable-stream TABLE
+    boto_client.py stream-event STREAM_ARN FILE
     boto_client.py create-bucket BUCKET
     boto_client.py list-objects BUCKET PREFIX
 
-Endpoints come from AWS_ENDPOINT_URL_DYNAMODB / _KINESIS / _S3 (passed explicitly, so this
+Endpoints come from AWS_ENDPOINT_URL_DYNAMODB / _DYNAMODB_STREAMS / _KINESIS / _S3 (passed explicitly, so this
 works with any botocore), credentials and region from the environment. Output is one JSON
 object on stdout; the exit code is 0, or 1 when `compare` finds a difference.
 
@@ -31,7 +33,8 @@ CONFIG = Config(retries={"max_attempts": 10, "mode": "standard"}, s3={"addressin
 
 
 def client(service):
-    url = os.environ.get("AWS_ENDPOINT_URL_" + service.upper()) or os.environ.get("AWS_ENDPOINT_URL")
+    name = {"dynamodbstreams": "DYNAMODB_STREAMS"}.get(service, service.upper())
+    url = os.environ.get("AWS_ENDPOINT_URL_" + name) or os.environ.get("AWS_ENDPOINT_URL")
     return boto3.client(service, endpoint_url=url, config=CONFIG,
                         region_name=os.environ.get("AWS_REGION", "us-east-1"))
 
@@ -201,6 +204,37 @@ def damage(table):
     return {"different": "p01/1", "missing": "p05/5", "extra": "extraneous/0"}
 
 
+def enable_stream(table):
+    ddb = client("dynamodb")
+    out = ddb.update_table(TableName=table, StreamSpecification={"StreamEnabled": True,
+                                                                  "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    return {"arn": out["TableDescription"]["LatestStreamArn"]}
+
+
+def stream_event(arn, path):
+    """Every record of the table's DynamoDB stream, as the Lambda event AWS would deliver
+    ({"Records": [...]}: binary in base64, ApproximateCreationDateTime in epoch seconds)."""
+    streams = client("dynamodbstreams")
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            page = streams.get_records(ShardIterator=it, Limit=1000)
+            records += page["Records"]
+            it = page.get("NextShardIterator") if page["Records"] else None
+
+    def lambda_json(o):
+        if isinstance(o, bytes):
+            return base64.b64encode(o).decode()
+        if hasattr(o, "timestamp"):
+            return o.timestamp()
+        raise TypeError(type(o))
+    with open(path, "w") as f:
+        json.dump({"Records": records}, f, default=lambda_json)
+    return {"records": len(records)}
+
+
 def list_objects(bucket, prefix):
     s3 = client("s3")
     keys, args = [], {"Bucket": bucket, "Prefix": prefix}
@@ -224,6 +258,10 @@ def main(argv):
         out = compare(args[0], args[1])
     elif cmd == "damage":
         out = damage(args[0])
+    elif cmd == "enable-stream":
+        out = enable_stream(args[0])
+    elif cmd == "stream-event":
+        out = stream_event(args[0], args[1])
     elif cmd == "create-bucket":
         client("s3").create_bucket(Bucket=args[0])
         out = {"bucket": args[0]}
