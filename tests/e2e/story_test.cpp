@@ -7,11 +7,12 @@
 // reading the tables and the bucket back with boto3 or the aws CLI (tests/e2e/boto_client.py):
 // a reader that shares no code with dynarep.
 //
-// Where moto differs (docs/operations.md "Testing against moto"): every response says
-// `Connection: close` (no keep-alive: dynarep must reconnect for every request); its optional
-// SigV4 check (INITIAL_NO_AUTH_ACTION_COUNT) rejects some valid S3 list requests, so it is left
-// off here; Kinesis split/merge misroute later writes, so streams here are never resharded; and
-// it is slow (2-5k items/s), hence a few hundred items.
+// Where moto differs (docs/testing.md "Where moto differs"): every response says
+// `Connection: close` (no keep-alive: dynarep reconnects for every request); its
+// TransactWriteItems deep-copies the table per item (so no lease fence for bulk replication
+// here); its optional SigV4 check (INITIAL_NO_AUTH_ACTION_COUNT) rejects some valid S3 list
+// requests, so it is left off; Kinesis split/merge misroute later writes, so streams here are
+// never resharded; and it is slow (2-5k items/s), hence a few hundred items.
 #include <gtest/gtest.h>
 #include <signal.h>
 
