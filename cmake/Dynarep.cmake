@@ -32,10 +32,12 @@ function(dynarep_module name)
   target_link_libraries(dynarep_${name} PUBLIC ${M_DEPS} PRIVATE dynarep_options)
 endfunction()
 
-# dynarep_test(NAME SOURCES ... DEPS ... [STACK]): a GoogleTest binary; STACK tests need the
-# local AWS stack and share one started by the `stack` CTest fixture.
+# dynarep_test(NAME SOURCES ... DEPS ... [STACK] [LABELS ...] [TIMEOUT SECONDS]): a GoogleTest
+# binary; STACK tests need the local AWS stack and share one started by the `stack` CTest
+# fixture. LABELS are given to its tests besides "integration" (STACK) or "unit"; TIMEOUT
+# replaces the test preset's per-test timeout.
 function(dynarep_test name)
-  cmake_parse_arguments(T "STACK" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(T "STACK" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_DEPS} dynarep_testing GTest::gtest_main GTest::gmock dynarep_options)
   add_dependencies(${name} dynarep)
@@ -48,5 +50,21 @@ function(dynarep_test name)
     gtest_discover_tests(${name}
       PROPERTIES LABELS "unit"
       DISCOVERY_TIMEOUT 30)
+  endif()
+  if(T_LABELS OR T_TIMEOUT)
+    # gtest_discover_tests' PROPERTIES cannot carry a list (its semicolons split the arguments),
+    # so a second include file, read by ctest after the discovered tests, sets these.
+    if(T_STACK)
+      set(labels integration ${T_LABELS})
+    else()
+      set(labels unit ${T_LABELS})
+    endif()
+    set(props "LABELS \"${labels}\"")
+    if(T_TIMEOUT)
+      string(APPEND props " TIMEOUT ${T_TIMEOUT}")
+    endif()
+    set(f ${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake)
+    file(WRITE ${f} "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES ${props})\nendif()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${f})
   endif()
 endfunction()

@@ -60,15 +60,21 @@ if [[ ! -d node_modules/dynalite ]] || [[ "$(cat node_modules/.dynarep-lock.sha2
   echo "$lock_sum" > node_modules/.dynarep-lock.sha256
 fi
 # moto (the second local AWS implementation, for the tests that need what dynalite lacks, such
-# as TransactWriteItems). The project's machines have it; elsewhere pip installs it when it can
-# reach its registry. Never fatal: those tests say they were skipped and why.
-if ! command -v moto_server > /dev/null 2>&1; then
+# as TransactWriteItems), and boto3 and the aws CLI (the end-to-end suite's independent writers
+# and readers). The project's machines have them; elsewhere pip installs what is missing when it
+# can reach its registry (short timeout, one retry). Never fatal: those tests say they were
+# skipped and why.
+py_missing=()
+command -v moto_server > /dev/null 2>&1 || py_missing+=('moto[server]')
+python3 -c 'import boto3' > /dev/null 2>&1 || py_missing+=(boto3)
+command -v aws > /dev/null 2>&1 || py_missing+=(awscli)
+if ((${#py_missing[@]})); then
   if command -v pip3 > /dev/null 2>&1 || command -v pip > /dev/null 2>&1; then
-    echo "setup: pip install moto[server]"
-    "$(command -v pip3 || command -v pip)" install -q 'moto[server]' > /dev/null 2>&1 ||
-      echo "setup: warning: could not install moto; its tests will be skipped" >&2
+    echo "setup: pip install ${py_missing[*]}"
+    "$(command -v pip3 || command -v pip)" install -q --timeout 15 --retries 1 "${py_missing[@]}" > /dev/null 2>&1 ||
+      echo "setup: warning: could not install ${py_missing[*]}; the tests that need them will be skipped" >&2
   else
-    echo "setup: warning: no moto_server and no pip; the moto tests will be skipped" >&2
+    echo "setup: warning: no pip for ${py_missing[*]}; the tests that need them will be skipped" >&2
   fi
 fi
 echo "setup: done"

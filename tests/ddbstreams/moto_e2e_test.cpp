@@ -67,8 +67,8 @@ class DdbStreamsMotoTest : public ::testing::Test {
     url_ = testing::moto_endpoint();
     if (url_.empty()) GTEST_SKIP() << "moto_server is not installed (scripts/setup.sh installs it with pip)";
     host_ = url_.substr(url_.find("//") + 2);
-    aws_cli_ = testing::find_on_path("aws");
-    python_ = testing::find_on_path("python3");
+    aws_cli_ = testing::find_program("aws");
+    python_ = testing::find_program("python3");
     if (aws_cli_.empty() || python_.empty()) GTEST_SKIP() << "the aws CLI and python3 (boto3) write these tables";
     db_ = ddb(url_);
   }

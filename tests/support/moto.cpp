@@ -1,6 +1,8 @@
 #include "support/moto.h"
 #include "support/process.h"
 
+#include "support/process.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -67,7 +69,7 @@ void stop_moto() {
 }
 
 std::string start() {
-  const std::string exe = find_on_path("moto_server");
+  const std::string exe = find_program("moto_server");
   if (exe.empty()) return "";
   const int port = free_port();
   const std::string log = "/tmp/dynarep-moto-" + std::to_string(::getpid()) + ".log";

@@ -16,6 +16,18 @@ extern char** environ;
 
 namespace dynarep::testing {
 
+std::string find_program(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return "";
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    std::string p = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return "";
+}
+
 int spawn_process(pid_t& pid, const std::vector<std::string>& argv, const posix_spawn_file_actions_t& fa,
                   const std::map<std::string, std::string>& extra_env) {
   std::map<std::string, std::string> env;
@@ -122,18 +134,6 @@ ProcessResult run_dynarep(const std::vector<std::string>& args, const std::strin
   std::vector<std::string> argv{bin};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(argv, stdin_data, extra_env);
-}
-
-std::string find_on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    std::string p = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
 }
 
 }  // namespace dynarep::testing

@@ -27,8 +27,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
 int spawn_process(pid_t& pid, const std::vector<std::string>& argv, const posix_spawn_file_actions_t& fa,
                   const std::map<std::string, std::string>& extra_env);
 
-// The first executable `name` on $PATH ("" when none): argv[0] must be a path.
-std::string find_on_path(const std::string& name);
+// The path of `name` found on $PATH (posix_spawn does not search it), or "" when it is not there.
+std::string find_program(const std::string& name);
 
 // Runs the dynarep binary under test (DYNAREP_BINARY) with these arguments.
 ProcessResult run_dynarep(const std::vector<std::string>& args, const std::string& stdin_data = "",
