@@ -599,7 +599,7 @@ kills              $kills ($(awk '{print $2 "/" $3}' "$work/kills" 2> /dev/null 
 pauses             $pauses ($(awk '$3 == "STOP" {print $2 "/" $4}' "$work/pauses" 2> /dev/null | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')); $exits exits after a resume, restarted
 reshards           $reshards ($(awk '{ if ($3 == "FAILED") printf "%s FAILED; ", $2; else if ($2 == "split") printf "split %s; ", $5; else printf "merge %s + %s; ", $5, $7 }' "$work/reshards" 2> /dev/null | sed 's/; $//'))
 faults injected    DynamoDB $ddb_faults of $ddb_total requests ($ddb_kinds)
-                   DynamoDB (replicators) $ddbr_faults of $ddbr_total requests ($ddbr_kinds); replica writes held ${delay_ms} ms: $held BatchWriteItem
+                   DynamoDB (replicators) $ddbr_faults of $ddbr_total requests ($ddbr_kinds); replica writes held ${delay_ms} ms: $held ${fence_stack:+TransactWriteItems on moto}${fence_stack:-BatchWriteItem}
                    Kinesis  $kin_faults of $kin_total requests ($kin_kinds)
                    S3       $s3_faults of $s3_total requests ($s3_kinds)${moto_line:+
                    $moto_line}
