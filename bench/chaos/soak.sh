@@ -44,8 +44,9 @@
 #   SOAK_STOP_PERCENT=N            share of the chaos events that pause instead of kill (default 35;
 #                                  the first event is always a pause)
 #   SOAK_RESHARD=0                 no split/merge during the run
-#   SOAK_PAUSE_BACKUP=1            also pause incremental-backup workers (default 0: an S3 PUT
-#                                  in flight when paused lands after the next owner's; no S3 fence)
+#   SOAK_PAUSE_BACKUP=1            also pause incremental-backup workers (default 0, 1 on moto: on
+#                                  s3rver, which ignores conditional writes, an S3 PUT in flight
+#                                  when paused lands after the next owner's)
 #   SOAK_HOLD_PERCENT=N            % of replica writes held 4-5 s, past the lease (default 0: on
 #                                  dynalite, without the transaction fence, a held write can land
 #                                  late; see the comment at the rule)
@@ -473,9 +474,9 @@ while kill -0 "$writer_pid" 2> /dev/null; do
       victim=${candidates[$((RANDOM % ${#candidates[@]}))]}
       vpid=$(cat "$work/slot-$victim.pid")
       pausable=1
-      # A backup worker paused in the middle of an S3 PUT sends it after its lease moved on: S3
-      # writes have the write deadline but no server-side fence (docs/backup.md), so such pauses
-      # are opt-in (SOAK_PAUSE_BACKUP=1), like held replica writes.
+      # A backup worker paused in the middle of an S3 PUT sends it after its lease moved on: on
+      # s3rver, which ignores conditional writes, only the write deadline protects (docs/backup.md,
+      # "Fence"), so such pauses are opt-in there (SOAK_PAUSE_BACKUP=1); on by default on moto.
       [[ $victim == b* && $pause_backup != 1 ]] && pausable=0
       if ((first_event)) || { ((pausable)) && ((RANDOM % 100 < stop_percent)); }; then
         if ((first_event)); then victim=${candidates[$((RANDOM % 2))]}; vpid=$(cat "$work/slot-$victim.pid"); fi
