@@ -8,11 +8,13 @@
 #   - every one of them talks to DynamoDB, Kinesis and S3 through fault-proxy
 #     (tools/fault-proxy), which throttles, fails, drops, resets and delays requests at random;
 #   - all workers but one are killed at random (SIGKILL or SIGTERM) and restarted, or paused
-#     (SIGSTOP) for longer than their lease and resumed (SIGCONT): replicators (3 s lease) 4-8 s,
+#     (SIGSTOP) for longer than their lease and resumed (SIGCONT): replicators (3 s lease; 10 s on
+#     moto) 4-8 s (11-15 s),
 #     backup workers (10 s lease) 11-15 s; a paused worker is alive and is not restarted, a
 #     worker that exits after its resume is restarted like a killed one (and counted);
 #   - with SOAK_HOLD_PERCENT, the replicators' DynamoDB proxy also holds some replica
-#     BatchWriteItem requests for 4-5 s, longer than the 3 s lease, so a write can land after its
+#     BatchWriteItem (on moto: TransactWriteItems) requests for 4-5 s (11-12 s), longer than the
+#     lease, so a write can land after its
 #     worker lost the shard (closed only by the transaction fence, which dynalite lacks);
 #   - the stream is resharded while the writer runs: a split at 1/3 of the run, a merge of two
 #     adjacent open shards at 2/3 (aws kinesis split-shard / merge-shards on the direct endpoint);
@@ -32,9 +34,9 @@
 # Environment:
 #   DYNAREP=path/to/dynarep        default build/release/src/app/dynarep, else build/debug/...
 #   DYNAREP_STACK_ENV=FILE         use this running local stack (a stack.env) instead of starting one
-#   SOAK_KEYS=N                    key space of the writer (default 2000)
-#   SOAK_BATCH=N                   items per writer batch (default 50)
-#   SOAK_PAUSE=S                   seconds between writer batches (default 0.2)
+#   SOAK_KEYS=N                    key space of the writer (default 2000; 150 on moto)
+#   SOAK_BATCH=N                   items per writer batch (default 50; 25 on moto)
+#   SOAK_PAUSE=S                   seconds between writer batches (default 0.2; 0.5 on moto)
 #   SOAK_KILL_EVERY=S              seconds between kills (default 7)
 #   SOAK_FAULT_SCALE=F             multiplies every fault probability (default 1)
 #   SOAK_SEED=N                    seed for the proxies and the chaos (default: the pid)
@@ -42,27 +44,61 @@
 #   SOAK_STOP_PERCENT=N            share of the chaos events that pause instead of kill (default 35;
 #                                  the first event is always a pause)
 #   SOAK_RESHARD=0                 no split/merge during the run
-#   SOAK_PAUSE_BACKUP=1            also pause incremental-backup workers (default 0: an S3 PUT
-#                                  in flight when paused lands after the next owner's; no S3 fence)
+#   SOAK_PAUSE_BACKUP=1            also pause incremental-backup workers (default 0, 1 on moto: on
+#                                  s3rver, which ignores conditional writes, an S3 PUT in flight
+#                                  when paused lands after the next owner's)
 #   SOAK_HOLD_PERCENT=N            % of replica writes held 4-5 s, past the lease (default 0: on
 #                                  dynalite, without the transaction fence, a held write can land
 #                                  late; see the comment at the rule)
+#   SOAK_FENCE_STACK=moto          fences in force: the replica table, the replicators' lease table
+#                                  and the backup bucket live on moto (moto_server, started here on a
+#                                  free port, behind its own fault proxy), while the primary, the
+#                                  stream and the backup's lease table stay on the npm stack. The
+#                                  replicators then fence their writes with TransactWriteItems and
+#                                  the backup its S3 writes with If-Match (their start-up lines say
+#                                  so; the soak fails if they do not), so held replica writes and
+#                                  paused backup workers are on by default (SOAK_HOLD_PERCENT=2,
+#                                  SOAK_PAUSE_BACKUP=1) and must cause no regression. moto answers
+#                                  2-5k items/s with `Connection: close`: keep the write rate modest.
 #   SOAK_KEEP=1                    keep the work directory (logs, kills, pauses, regressions)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-300}
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
-keys=${SOAK_KEYS:-2000}
-batch=${SOAK_BATCH:-50}
-pause=${SOAK_PAUSE:-0.2}
+keys=${SOAK_KEYS:-}
+batch=${SOAK_BATCH:-}
+pause=${SOAK_PAUSE:-}
 kill_every=${SOAK_KILL_EVERY:-7}
 scale=${SOAK_FAULT_SCALE:-1}
 seed=${SOAK_SEED:-$$}
 shards=${SOAK_SHARDS:-3}
 stop_percent=${SOAK_STOP_PERCENT:-35}
 reshard=${SOAK_RESHARD:-1}
-hold_percent=${SOAK_HOLD_PERCENT:-0}
-pause_backup=${SOAK_PAUSE_BACKUP:-0}
+fence_stack=${SOAK_FENCE_STACK:-}
+[[ -z "$fence_stack" || "$fence_stack" == moto ]] || { echo "soak: SOAK_FENCE_STACK must be moto (or unset)" >&2; exit 2; }
+# The replicators' lease (s) and batch size. On moto a fenced batch is TransactWriteItems of up to
+# 99 writes, and moto's TransactWriteItems costs time in proportion to the table's size for each
+# item (measured, moto 5.2.1: 99 puts take 0.45 s into an empty table, 4 s into one of 500
+# items, 18 s into one of 2,000; BatchWriteItem takes 0.013 s for 25), and lease renewals queue
+# behind them: there the key space is 150 keys, the writer writes 25 items about twice a second,
+# and the replicators get a 10 s lease and batches of at most 300 records.
+if [[ -n "$fence_stack" ]]; then
+  hold_percent=${SOAK_HOLD_PERCENT:-2}
+  pause_backup=${SOAK_PAUSE_BACKUP:-1}
+  r_lease=10
+  r_extra=(--max-records 300)
+  pause=${pause:-0.5}
+  keys=${keys:-150}
+  batch=${batch:-25}
+else
+  hold_percent=${SOAK_HOLD_PERCENT:-0}
+  pause_backup=${SOAK_PAUSE_BACKUP:-0}
+  r_lease=3
+  r_extra=()
+  pause=${pause:-0.2}
+  keys=${keys:-2000}
+  batch=${batch:-50}
+fi
 RANDOM=$seed
 
 D=${DYNAREP:-}
@@ -105,6 +141,21 @@ direct_ddb=$AWS_ENDPOINT_URL_DYNAMODB
 direct_kin=$AWS_ENDPOINT_URL_KINESIS
 direct_s3=$AWS_ENDPOINT_URL_S3
 
+# ---- moto (SOAK_FENCE_STACK=moto) -------------------------------------------------------------
+if [[ -n "$fence_stack" ]]; then
+  command -v moto_server > /dev/null || { echo "soak: SOAK_FENCE_STACK=moto needs moto_server (scripts/setup.sh)" >&2; exit 2; }
+  moto_direct_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  moto_server -H 127.0.0.1 -p "$moto_direct_port" > "$work/moto.log" 2>&1 &
+  pids_to_stop+=($!)
+  disown $!
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$moto_direct_port/" && break
+    sleep 0.1
+  done
+  curl -s -o /dev/null "http://127.0.0.1:$moto_direct_port/" || { echo "soak: moto_server did not start; see $work/moto.log" >&2; exit 3; }
+  direct_moto=http://127.0.0.1:$moto_direct_port
+fi
+
 # ---- fault proxies ----------------------------------------------------------------------------
 start_proxy() {  # name target -> sets ${name}_port ${name}_control
   local name=$1 target=$2
@@ -125,7 +176,12 @@ start_proxy() {  # name target -> sets ${name}_port ${name}_control
 start_proxy ddb "$direct_ddb"
 start_proxy ddbr "$direct_ddb"   # the replicators' own, with the replica writes held past a lease
 start_proxy kin "$direct_kin"
-start_proxy s3 "$direct_s3"
+if [[ -n "$fence_stack" ]]; then
+  start_proxy s3 "$direct_moto"   # the backup bucket is on moto
+  start_proxy moto "$direct_moto"  # the replicators' replica and lease table, with held writes: $moto_port
+else
+  start_proxy s3 "$direct_s3"
+fi
 
 p() { awk -v a="$1" -v s="$scale" 'BEGIN { v = a * s; if (v > 1) v = 1; printf "%.4f", v }'; }
 ddb_rules='{"rules":[
@@ -143,10 +199,10 @@ ddb_rules='{"rules":[
 # with the write deadline alone (docs/replication.md, "Lease handover"), which cannot stop a
 # request already in flight: expect the sampler to report such a regression now and then. The
 # fence that closes this window needs transactions (AWS, moto: tests/replicate/fence_moto_test).
-delay_ms=$((4000 + RANDOM % 1001))
+delay_ms=$(((r_lease + 1) * 1000 + RANDOM % 1001))
 hold_p=$(awk -v h="$hold_percent" 'BEGIN { printf "%.4f", h / 100 }')
 ddbr_rules='{"rules":[
- {"name":"replica-write-past-lease","match":{"target":"DynamoDB_20120810.BatchWriteItem"},"fault":"delay","ms":'$delay_ms',"probability":'$(p "$hold_p")'},'${ddb_rules#'{"rules":['}
+ {"name":"replica-write-past-lease","match":{"target":["DynamoDB_20120810.BatchWriteItem","DynamoDB_20120810.TransactWriteItems"]},"fault":"delay","ms":'$delay_ms',"probability":'$(p "$hold_p")'},'${ddb_rules#'{"rules":['}
 kin_rules='{"rules":[
  {"name":"throttle-get","match":{"target":"Kinesis_20131202.GetRecords"},"fault":"throttle","probability":'$(p 0.05)'},
  {"name":"throttle-put","match":{"target":"Kinesis_20131202.PutRecords"},"fault":"throttle","probability":'$(p 0.05)'},
@@ -171,21 +227,36 @@ replicator_env=(AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddbr_port" AWS_ENDP
 tag=soak-$(date +%s)-$$
 primary=us-east-1/$tag-primary
 replica=us-east-1/$tag-replica
+replica_direct=$replica   # the sampler's and the final diff's view (no proxy)
+replica_leases=$tag-leases
 restored=us-east-1/$tag-restored
 stream=$tag
 bucket_prefix=s3://dynarep-local/$tag
+# The backup bucket's endpoint for the drain, snapshot and cleanup (no proxy).
+backup_s3=$direct_s3
+if [[ -n "$fence_stack" ]]; then
+  # The replicators reach moto through their proxy (held writes, faults); the lease table sits
+  # beside the replica (same endpoint), so their writes are fenced with TransactWriteItems.
+  replica=127.0.0.1:$moto_port/$tag-replica
+  replica_direct=127.0.0.1:$moto_direct_port/$tag-replica
+  replica_leases=127.0.0.1:$moto_port/$tag-leases
+  backup_s3=$direct_moto
+  AWS_ENDPOINT_URL_S3=$direct_moto aws --endpoint-url "$direct_moto" --region us-east-1 s3 mb s3://dynarep-local > /dev/null
+fi
 describe() {
   printf '{"TableName":"%s","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],' "$1"
   printf '"KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingModeSummary":{"BillingMode":"PAY_PER_REQUEST"}}\n'
 }
-for t in "$tag-primary" "$tag-replica" "$tag-restored"; do describe "$t" | "$D" import "us-east-1/$t" --quiet; done
+for t in "$tag-primary" "$tag-restored"; do describe "$t" | "$D" import "us-east-1/$t" --quiet; done
+describe "$tag-replica" | "$D" import "$replica_direct" --quiet
 "$D" create-stream "$stream" --shards "$shards" > /dev/null
-log "tables $tag-{primary,replica,restored}, stream $stream ($shards shards), dynarep $D, seed $seed"
+log "tables $tag-{primary,replica,restored}, stream $stream ($shards shards), dynarep $D, seed $seed${fence_stack:+; replica, its lease table and the backup bucket on moto ($direct_moto)}"
 
 set_rules "$ddb_control" "$ddb_rules"
 set_rules "$ddbr_control" "$ddbr_rules"
 set_rules "$kin_control" "$kin_rules"
 set_rules "$s3_control" "$s3_rules"
+[[ -n "$fence_stack" ]] && set_rules "$moto_control" "$ddbr_rules"
 
 # ---- workers ----------------------------------------------------------------------------------
 # A slot is one worker role; its current pid is in slot-NAME.pid. Restarting a slot starts the
@@ -202,7 +273,7 @@ start_slot() {
 }
 replicator_cmd() {
   echo "$D" replicate --primary "$primary" --replica "$replica" --stream "$stream" \
-    --lease-table "$tag-leases" --worker-id "$1" --lease-duration 3s --shard-sync-interval 5s \
+    --lease-table "$replica_leases" --worker-id "$1" --lease-duration "${r_lease}s" --shard-sync-interval 5s "${r_extra[@]}" \
     --idle-poll 100ms --dead-letter "$work/dead-letters" --log-interval 30s
 }
 backup_cmd() {
@@ -262,7 +333,7 @@ sampler() {
   : > "$work/sampler.max"
   local samples=0 end=$((SECONDS + seconds + 400))
   while [[ ! -e "$work/sampler.stop" ]] && ((SECONDS < end)); do
-    if "$D" scan "$replica" --consistent --quiet > "$work/sampler.scan" 2>> "$work/sampler.err" &&
+    if "$D" scan "$replica_direct" --consistent --quiet > "$work/sampler.scan" 2>> "$work/sampler.err" &&
       awk -v now="$(date +%T)" -v regs="$work/sampler.regressions" -v out="$work/sampler.max.next" '
         FILENAME == ARGV[1] { max[$1] = $2; next }
         match($0, /"id":\{"S":"[^"]*"\}/) {
@@ -403,15 +474,15 @@ while kill -0 "$writer_pid" 2> /dev/null; do
       victim=${candidates[$((RANDOM % ${#candidates[@]}))]}
       vpid=$(cat "$work/slot-$victim.pid")
       pausable=1
-      # A backup worker paused in the middle of an S3 PUT sends it after its lease moved on: S3
-      # writes have the write deadline but no server-side fence (docs/backup.md), so such pauses
-      # are opt-in (SOAK_PAUSE_BACKUP=1), like held replica writes.
+      # A backup worker paused in the middle of an S3 PUT sends it after its lease moved on: on
+      # s3rver, which ignores conditional writes, only the write deadline protects (docs/backup.md,
+      # "Fence"), so such pauses are opt-in there (SOAK_PAUSE_BACKUP=1); on by default on moto.
       [[ $victim == b* && $pause_backup != 1 ]] && pausable=0
       if ((first_event)) || { ((pausable)) && ((RANDOM % 100 < stop_percent)); }; then
         if ((first_event)); then victim=${candidates[$((RANDOM % 2))]}; vpid=$(cat "$work/slot-$victim.pid"); fi
-        # longer than the lease: replicators 3 s -> 4-8 s, backup workers 10 s -> 11-15 s
+        # longer than the lease: replicators 3 s -> 4-8 s (10 s -> 11-15 s on moto), backup workers 10 s -> 11-15 s
         case $victim in
-          r*) hold=$((4 + RANDOM % 5)) ;;
+          r*) hold=$((r_lease + 1 + RANDOM % 5)) ;;
           *) hold=$((11 + RANDOM % 5)) ;;
         esac
         kill -s STOP "$vpid" 2> /dev/null || true
@@ -448,7 +519,15 @@ read -r ddbr_faults ddbr_total ddbr_kinds < <(faults_of "$ddbr_control")
 held=$(curl -sf "$ddbr_control/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).rules.find(x=>x.name==="replica-write-past-lease");console.log(r?r.hits+" of "+r.matched:"?")})')
 read -r kin_faults kin_total kin_kinds < <(faults_of "$kin_control")
 read -r s3_faults s3_total s3_kinds < <(faults_of "$s3_control")
-for c in "$ddb_control" "$ddbr_control" "$kin_control" "$s3_control"; do curl -sf -X DELETE "$c/rules" > /dev/null; done
+controls=("$ddb_control" "$ddbr_control" "$kin_control" "$s3_control")
+moto_line=""
+if [[ -n "$fence_stack" ]]; then
+  read -r moto_faults moto_total moto_kinds < <(faults_of "$moto_control")
+  held=$(curl -sf "$moto_control/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).rules.find(x=>x.name==="replica-write-past-lease");console.log(r?r.hits+" of "+r.matched:"?")})')
+  moto_line="moto (replica, leases) $moto_faults of $moto_total requests ($moto_kinds)"
+  controls+=("$moto_control")
+fi
+for c in "${controls[@]}"; do curl -sf -X DELETE "$c/rules" > /dev/null; done
 log "writer done: $writes puts, $deletes deletes, $retries batches retried; $kills kills, $pauses pauses, $exits exits after a resume, $reshards reshards; faults stopped"
 
 # The value of FIELD in the summary line of a `diff-tables --json` output ("?" without one).
@@ -460,7 +539,7 @@ summary_field() {
 # ---- the replica must converge, by itself ----------------------------------------------------
 converged=0
 for _ in $(seq 1 90); do
-  if "$D" diff-tables "$primary" "$replica" --json > "$work/diff-replica.json" 2> "$work/diff-replica.err"; then
+  if "$D" diff-tables "$primary" "$replica_direct" --json > "$work/diff-replica.json" 2> "$work/diff-replica.err"; then
     converged=1
     break
   fi
@@ -482,9 +561,9 @@ wait "$r1_pid" 2> /dev/null && r1_exit=0 || r1_exit=$?
 # ---- the incremental backup: drain, fold, restore, compare ---------------------------------
 for s in b1 b2; do kill -TERM "$(cat "$work/slot-$s.pid")" 2> /dev/null || true; done
 sleep 1
-"$D" incremental-backup "$bucket_prefix" --primary "$primary" --stream "$stream" \
+AWS_ENDPOINT_URL_S3=$backup_s3 "$D" incremental-backup "$bucket_prefix" --primary "$primary" --stream "$stream" \
   --lease-table "$tag-backup-leases" --worker-id drain --until-idle 5 >> "$work/drain.log" 2>&1
-"$D" incremental-snapshot "$bucket_prefix/$tag-primary" "$work/snapshot.gz" --quiet
+AWS_ENDPOINT_URL_S3=$backup_s3 "$D" incremental-snapshot "$bucket_prefix/$tag-primary" "$work/snapshot.gz" --quiet
 "$D" restore "$work/snapshot.gz" "$restored" >> "$work/restore.log" 2>&1
 backup_exit=0
 "$D" diff-tables "$primary" "$restored" --json > "$work/diff-backup.json" 2> "$work/diff-backup.err" || backup_exit=$?
@@ -497,6 +576,22 @@ read -r rss0 fds0 < <(awk 'NR == 3 {print $2, $3}' "$work/r1.samples")
 read -r rss1 fds1 < <(tail -n 1 "$work/r1.samples" | awk '{print $2, $3}')
 read -r rssmax fdsmax < <(awk 'NR >= 3 { if ($2 > r) r = $2; if ($3 > f) f = $3 } END {print r, f}' "$work/r1.samples")
 
+# The protection each kind of worker logged at start-up (the distinct ones), and the refusals.
+fence_of() {
+  cat "$work"/"$1"*.log 2> /dev/null | sed -n 's/.*lease fence: //p' | sed 's/; dead letters.*//; s/)$//' | sort -u | paste -sd '|' -
+}
+refused_of() {
+  if [[ $1 == r ]]; then
+    cat "$work"/r*.log 2> /dev/null | grep -c "its writes are refused" || true
+  else
+    # each process logs a running total every 10 s; a restarted one starts again from 0
+    for f in "$work"/b*.log "$work/drain.log"; do
+      [[ -f "$f" ]] && sed -n 's/.* \([0-9]*\) fenced writes refused.*/\1/p' "$f" |
+        awk '$1 < last { s += last } { last = $1 } END { print s + last }'
+    done | awk '{ s += $1 } END { print s + 0 }'
+  fi
+}
+
 cat << EOF
 
 == chaos soak: ${seconds}s, seed $seed, fault scale $scale
@@ -505,12 +600,15 @@ kills              $kills ($(awk '{print $2 "/" $3}' "$work/kills" 2> /dev/null 
 pauses             $pauses ($(awk '$3 == "STOP" {print $2 "/" $4}' "$work/pauses" 2> /dev/null | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')); $exits exits after a resume, restarted
 reshards           $reshards ($(awk '{ if ($3 == "FAILED") printf "%s FAILED; ", $2; else if ($2 == "split") printf "split %s; ", $5; else printf "merge %s + %s; ", $5, $7 }' "$work/reshards" 2> /dev/null | sed 's/; $//'))
 faults injected    DynamoDB $ddb_faults of $ddb_total requests ($ddb_kinds)
-                   DynamoDB (replicators) $ddbr_faults of $ddbr_total requests ($ddbr_kinds); replica writes held ${delay_ms} ms: $held BatchWriteItem
+                   DynamoDB (replicators) $ddbr_faults of $ddbr_total requests ($ddbr_kinds); replica writes held ${delay_ms} ms: $held ${fence_stack:+TransactWriteItems on moto}${fence_stack:-BatchWriteItem}
                    Kinesis  $kin_faults of $kin_total requests ($kin_kinds)
-                   S3       $s3_faults of $s3_total requests ($s3_kinds)
+                   S3       $s3_faults of $s3_total requests ($s3_kinds)${moto_line:+
+                   $moto_line}
 dead letters       $dead
 replica            discrepancies: $replica_discrepancies (converged: $([[ $converged == 1 ]] && echo yes || echo no))
 incremental backup discrepancies after snapshot + restore: $backup_discrepancies ($items items)
+fences             replicators: $(fence_of r); backup: $(fence_of b)
+fenced refusals    replicators: $(refused_of r) log lines "its writes are refused"; backup: $(refused_of b) conditional S3 writes refused (412/409)
 regressions observed $regressions (in $samples scans of the replica)
 replicator r1      RSS ${rss0:-?} -> ${rss1:-?} kB (max ${rssmax:-?}), open fds ${fds0:-?} -> ${fds1:-?} (max ${fdsmax:-?}); exit on SIGTERM: $r1_exit
 EOF
@@ -537,4 +635,11 @@ if [[ "$regressions" != 0 ]]; then
   exit 1
 fi
 [[ $r1_exit == 0 ]] || { echo "FAIL: replicator r1 exited $r1_exit on SIGTERM" >&2; tail -n 20 "$work/r1.log" >&2; exit 1; }
+if [[ -n "$fence_stack" ]]; then
+  # Fences in force or the run proves nothing about them.
+  if [[ "$(fence_of r)" != TransactWriteItems* || "$(fence_of b)" != conditional* ]]; then
+    echo "FAIL: SOAK_FENCE_STACK=moto but the fences were not in force: replicators '$(fence_of r)', backup '$(fence_of b)'" >&2
+    exit 1
+  fi
+fi
 echo "PASS"

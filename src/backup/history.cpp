@@ -126,7 +126,8 @@ bool history_before(const HistoryEntry& a, const HistoryEntry& b) {
   return kinesis::SequenceNumber(a.seq) < kinesis::SequenceNumber(b.seq);
 }
 
-Status write_history(Storage& storage, const Location& table_dir, const std::vector<HistoryEntry>& entries) {
+Status write_history(Storage& storage, const Location& table_dir, const std::vector<HistoryEntry>& entries,
+                     const std::function<Status(const Location&, std::string)>& put) {
   // Group by hour, keeping batch order inside each group.
   std::map<std::string, std::vector<const HistoryEntry*>> by_hour;
   for (const auto& e : entries) by_hour[hour_dir(e.time)].push_back(&e);
@@ -139,7 +140,7 @@ Status write_history(Storage& storage, const Location& table_dir, const std::vec
     DR_ASSIGN(std::string gz, compress::gzip(body));
     const HistoryEntry& first = *group.front();
     Location obj = child(table_dir, history_object_name(first.time, first.shard, first.seq));
-    DR_TRY(storage.write_all(obj, std::move(gz)));
+    DR_TRY(put ? put(obj, std::move(gz)) : storage.write_all(obj, std::move(gz)));
   }
   return {};
 }

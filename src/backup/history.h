@@ -62,8 +62,13 @@ Result<HistoryEntry> parse_history_line(std::string_view line);
 // Orders entries as they happened: time, then shard, then sequence number (as a big integer).
 bool history_before(const HistoryEntry& a, const HistoryEntry& b);
 
-// Writes a batch's entries under `table_dir`, one object per hour of their times.
-Status write_history(Storage& storage, const Location& table_dir, const std::vector<HistoryEntry>& entries);
+// Writes a batch's entries under `table_dir`, one object per hour of their times, with `put`
+// (default: storage.write_all). The names are not write-once: a batch processed again (by the
+// shard's next owner, from the same checkpoint) rewrites them, possibly with more entries, so
+// the incremental backup passes its fenced write, lest a stale worker's late, shorter object
+// replace the new owner's (docs/backup.md, "Fence").
+Status write_history(Storage& storage, const Location& table_dir, const std::vector<HistoryEntry>& entries,
+                     const std::function<Status(const Location&, std::string)>& put = {});
 
 // Calls fn (from one thread) for every entry with from < time <= to, reading only the hour
 // partitions that can hold such entries, `parallel` objects at once.

@@ -11,6 +11,7 @@
 #include "backup/detail/parallel.h"
 #include "backup/history.h"
 #include "compress/gzip.h"
+#include "crypto/random.h"
 #include "crypto/sha256.h"
 #include "dynamodb/client.h"
 #include "dynamodb/parallel.h"
@@ -226,7 +227,8 @@ Status IncrementalBackup::apply(const std::vector<ChangeInput>& batch, const lea
         history.push_back(std::move(h));
       }
     }
-    DR_TRY(write_history(storage, opt_.table_dir, history));
+    DR_TRY(write_history(storage, opt_.table_dir, history,
+                         [&](const Location& obj, std::string body) { return put_fenced(obj, body, lease); }));
     stats_.history_entries += static_cast<int64_t>(history.size());
   }
 
@@ -242,32 +244,189 @@ Status IncrementalBackup::apply(const std::vector<ChangeInput>& batch, const lea
   }
 
   Status written = detail::parallel_for(actions.size(), opt_.parallel, [&](size_t i) -> Status {
-    const stream::KeyAction& a = actions[i];
-    // A worker paused or slowed past its lease must not overwrite the shard's next owner.
-    if (lease != nullptr && !lease->may_write(clock_.steady_now())) {
-      return Error(ErrorKind::kCancelled, "LeaseLost",
-                   fmt::format("shard {}: the lease's write deadline passed; the batch is left to the next owner",
-                               lease->shard_id));
-    }
-    if (a.kind == stream::KeyAction::Kind::kPut) {
-      // Named by the image's own key (DynamoDB's spelling, as backfill names objects), not the
-      // record's: a record key "1.50" must land on the object of the item read back as "1.5".
-      auto image_key = model::extract_key(*a.image, opt_.key_schema);
-      const model::Item& name_key = image_key.ok() ? *image_key : a.key;
-      DR_TRY(storage.write_all(child(opt_.table_dir, incremental_object_name(name_key)), model::to_json(*a.image)));
-      ++stats_.puts;
-    } else {
-      for (const auto& k : key_spellings(a.key)) {
-        DR_TRY(storage.remove(child(opt_.table_dir, incremental_object_name(k))));
-      }
-      ++stats_.deletes;
-    }
-    return {};
+    stream::KeyAction& a = actions[i];
+    std::optional<model::Item> image;
+    if (a.kind == stream::KeyAction::Kind::kPut) image = std::move(a.image);
+    return write_key(a.key, std::move(image), was_read[i], lease);
   });
   DR_TRY(written);
   stats_.records += static_cast<int64_t>(batch.size());
   ++stats_.batches;
   return {};
+}
+
+namespace {
+
+// A worker paused or slowed past its lease must not overwrite the shard's next owner: no write
+// starts past the lease's write deadline (LeaseLost), and the returned call options stop the AWS
+// layer's retries there too (a resent attempt is a write started anew). The deadline is asked
+// once, so the check and the limit agree.
+Result<aws::CallOptions> lease_call(const lease::ShardBatch* lease, Clock& clock) {
+  aws::CallOptions o;
+  if (lease == nullptr) return o;
+  o.cancel = lease->abandoned;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (lease->write_deadline) {
+    deadline = lease->write_deadline();
+    o.deadline = deadline;
+  }
+  const bool abandoned = lease->abandoned != nullptr && lease->abandoned->load();
+  if (abandoned || (lease->write_deadline && (!deadline || clock.steady_now() >= *deadline))) {
+    return Error(ErrorKind::kCancelled, "LeaseLost",
+                 fmt::format("shard {}: the lease's write deadline passed; the batch is left to the next owner",
+                             lease->shard_id));
+  }
+  return o;
+}
+
+// The object changed between our look (HEAD) and our conditional write: 412 PreconditionFailed,
+// 409 ConditionalRequestConflict (a concurrent conditional write), or 404 for If-Match on an
+// object deleted meanwhile. Also a resent attempt of ours that the first attempt had applied.
+bool lost_race(const Error& e) {
+  return e.kind == ErrorKind::kConditionFailed || e.kind == ErrorKind::kUnknownOutcome ||
+         (e.kind == ErrorKind::kNotFound && e.code != "NoSuchBucket");
+}
+
+// How often one object is looked at and written again after a refused conditional write before
+// the batch fails (and is retried): each refusal means another writer got in between.
+constexpr int kFenceRounds = 8;
+
+}  // namespace
+
+Result<bool> IncrementalBackup::try_put(const Location& obj, const std::string& body, const lease::ShardBatch* lease) {
+  Storage& storage = *opt_.storage;
+  if (opt_.fence != IncrementalOptions::Fence::kConditional) {
+    DR_ASSIGN(aws::CallOptions call, lease_call(lease, clock_));
+    if (obj.kind != Location::Kind::kS3) DR_TRY(storage.write_all(obj, body));
+    if (obj.kind == Location::Kind::kS3) DR_TRY(storage.write_all(obj, body, WriteCondition{}, call));
+    return true;
+  }
+  // Look first, then check the lease, then write on condition of what we saw: the look happened
+  // before the deadline, so before any takeover, and whatever the next owner writes changes the
+  // ETag we name: our write, however late it lands, is refused.
+  DR_ASSIGN(std::optional<std::string> etag, storage.etag(obj));
+  DR_ASSIGN(aws::CallOptions call, lease_call(lease, clock_));
+  WriteCondition cond;
+  if (etag) {
+    cond.if_match = *etag;
+  } else {
+    cond.if_absent = true;
+  }
+  Status st = storage.write_all(obj, body, cond, call);
+  if (st.ok()) return true;
+  if (lost_race(st.error())) {
+    ++stats_.fenced_writes_refused;
+    return false;
+  }
+  return st.error();
+}
+
+Result<bool> IncrementalBackup::try_remove(const Location& obj, const lease::ShardBatch* lease) {
+  Storage& storage = *opt_.storage;
+  if (opt_.fence != IncrementalOptions::Fence::kConditional) {
+    DR_ASSIGN(aws::CallOptions call, lease_call(lease, clock_));
+    if (obj.kind != Location::Kind::kS3) DR_TRY(storage.remove(obj));
+    if (obj.kind == Location::Kind::kS3) DR_TRY(storage.remove(obj, "", call));
+    return true;
+  }
+  DR_ASSIGN(std::optional<std::string> etag, storage.etag(obj));
+  if (!etag) return true;  // nothing to delete (and nothing a delete could fence: docs/backup.md)
+  DR_ASSIGN(aws::CallOptions call, lease_call(lease, clock_));
+  Status st = storage.remove(obj, opt_.conditional_delete ? *etag : std::string(), call);
+  if (st.ok()) return true;
+  if (lost_race(st.error())) {
+    ++stats_.fenced_writes_refused;
+    return false;
+  }
+  return st.error();
+}
+
+Status IncrementalBackup::put_fenced(const Location& obj, const std::string& body, const lease::ShardBatch* lease) {
+  for (int round = 0; round < kFenceRounds; ++round) {
+    DR_ASSIGN(bool done, try_put(obj, body, lease));
+    if (done) return {};
+  }
+  return Error(ErrorKind::kTransient, "FenceContention",
+               fmt::format("{}: changed by another writer at each of {} conditional writes", display(obj), kFenceRounds));
+}
+
+Status IncrementalBackup::write_key(const model::Item& key, std::optional<model::Item> image, bool reread,
+                                   const lease::ShardBatch* lease) {
+  for (int round = 0; round < kFenceRounds; ++round) {
+    bool done = true;
+    if (image) {
+      // Named by the image's own key (DynamoDB's spelling, as backfill names objects), not the
+      // record's: a record key "1.50" must land on the object of the item read back as "1.5".
+      auto image_key = model::extract_key(*image, opt_.key_schema);
+      const model::Item& name_key = image_key.ok() ? *image_key : key;
+      DR_ASSIGN(done, try_put(child(opt_.table_dir, incremental_object_name(name_key)), model::to_json(*image), lease));
+      if (done) ++stats_.puts;
+    } else {
+      for (const auto& k : key_spellings(key)) {
+        DR_ASSIGN(done, try_remove(child(opt_.table_dir, incremental_object_name(k)), lease));
+        if (!done) break;
+      }
+      if (done) ++stats_.deletes;
+    }
+    if (done) return {};
+    // Refused: another writer changed the object since we looked. When we still hold the lease
+    // (a stale worker's late write, or our own resent attempt), the item's state now is what the
+    // object must hold: read it again when the plan read it; an image record's image is still the
+    // newest this shard has given.
+    DR_TRY(lease_call(lease, clock_));
+    if (reread && opt_.primary != nullptr) {
+      DR_ASSIGN(image, opt_.primary->get_item(opt_.table, key, true));
+    }
+  }
+  return Error(ErrorKind::kTransient, "FenceContention",
+               fmt::format("table {} key {}: its object changed under each of {} conditional writes", opt_.table,
+                           model::canonical_key_json(key), kFenceRounds));
+}
+
+Result<ConditionalWrites> probe_conditional_writes(Storage& storage, const Location& table_dir) {
+  ConditionalWrites out;
+  if (table_dir.kind != Location::Kind::kS3) return out;
+  const Location probe = child(table_dir, "fence-probe-" + crypto::random_hex(8));
+  // Unconditional first, so that a resent attempt cannot fail its own condition.
+  DR_TRY(storage.write_all(probe, "probe", WriteCondition{}, {}));
+  WriteCondition absent;
+  absent.if_absent = true;
+  Status again = storage.write_all(probe, "probe", absent, {});
+  if (!again.ok() && again.error().kind != ErrorKind::kConditionFailed) return again.error();
+  out.put = !again.ok();
+  Status del = storage.remove(probe, "00000000000000000000000000000000", {});
+  if (!del.ok() && del.error().kind != ErrorKind::kConditionFailed) return del.error();
+  out.remove = !del.ok();
+  DR_TRY(storage.remove(probe));
+  return out;
+}
+
+Result<std::string> choose_fence(std::string_view mode, IncrementalOptions& opt) {
+  opt.fence = IncrementalOptions::Fence::kDeadline;
+  opt.conditional_delete = false;
+  if (mode == "deadline") return std::string("write deadline only (--fence deadline)");
+  if (mode != "auto" && mode != "conditional") {
+    return invalid_input(fmt::format("--fence {}: expected auto, conditional or deadline", mode));
+  }
+  if (opt.table_dir.kind != Location::Kind::kS3) {
+    if (mode == "conditional") {
+      return invalid_input(fmt::format("--fence conditional needs S3, not {}", display(opt.table_dir)));
+    }
+    return std::string("write deadline only (not S3)");
+  }
+  DR_ASSIGN(ConditionalWrites can, probe_conditional_writes(*opt.storage, opt.table_dir));
+  if (!can.put) {
+    if (mode == "conditional") {
+      return invalid_input(fmt::format("--fence conditional: the S3 server of {} ignores If-None-Match on PutObject",
+                                       display(opt.table_dir)));
+    }
+    return std::string("write deadline only (the S3 server ignores conditional writes)");
+  }
+  opt.fence = IncrementalOptions::Fence::kConditional;
+  opt.conditional_delete = can.remove;
+  return std::string(can.remove ? "conditional S3 writes (PutObject and DeleteObject If-Match)"
+                                : "conditional S3 writes (PutObject; DeleteObject unconditional: the server "
+                                  "ignores If-Match on it)");
 }
 
 Status IncrementalProcessor::process(const lease::ShardBatch& batch) {

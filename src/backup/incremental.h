@@ -78,7 +78,36 @@ struct IncrementalOptions {
   std::function<Status(const std::vector<RejectedRecord>&)> dead_letter;
   // Lambda mode, tests: no lease. Otherwise IncrementalProcessor passes the batch's lease, and
   // no S3 write starts past its write deadline (lease::ShardBatch::may_write).
+  //
+  // How a worker that lost its lease mid-batch (paused, or its request held up in the network)
+  // is kept from overwriting the next owner's newer objects (docs/backup.md, "Fence"):
+  //   kDeadline: the write deadline only; a request already sent can still land late.
+  //   kConditional: also every object write is conditional on what this worker last saw: HEAD
+  //     the object, then PutObject If-Match <ETag> (If-None-Match: * when absent) and
+  //     DeleteObject If-Match <ETag>. A write that lands after another worker changed the
+  //     object is refused by S3 however late it arrives; on a refusal the worker re-reads the
+  //     key from the primary (a key it had read) and tries again while its lease lasts.
+  // S3 only; choose with probe_conditional_writes (s3rver ignores the conditions).
+  enum class Fence { kDeadline, kConditional };
+  Fence fence = Fence::kDeadline;
+  // kConditional: the server also honours If-Match on DeleteObject (else deletes are unconditional
+  // after the deadline check: a late delete can still remove a newer object).
+  bool conditional_delete = false;
 };
+
+// Whether the S3 server refuses conditional writes that fail their condition: probes with an
+// object `<table_dir>/fence-probe-<random>` (never an item's name), deleted afterwards.
+struct ConditionalWrites {
+  bool put = false;     // PutObject If-None-Match: * is refused on an existing object
+  bool remove = false;  // DeleteObject If-Match <other ETag> is refused
+};
+Result<ConditionalWrites> probe_conditional_writes(Storage& storage, const Location& table_dir);
+
+// `incremental-backup --fence MODE`: sets opt.fence / opt.conditional_delete for MODE "auto"
+// (conditional writes where the server honours them, probed at opt.table_dir), "conditional"
+// (refuses to go on without them: kInvalidInput naming the location) or "deadline", and
+// returns the line that says which protection is in force.
+Result<std::string> choose_fence(std::string_view mode, IncrementalOptions& opt);
 
 struct IncrementalStats {
   std::atomic<int64_t> records{0};
@@ -87,6 +116,9 @@ struct IncrementalStats {
   std::atomic<int64_t> skipped{0};
   std::atomic<int64_t> history_entries{0};
   std::atomic<int64_t> batches{0};
+  // Conditional S3 writes refused because the object changed since this worker looked at it
+  // (another worker wrote it; or a retried attempt of our own had already been applied).
+  std::atomic<int64_t> fenced_writes_refused{0};
 };
 
 class IncrementalBackup {
@@ -99,6 +131,19 @@ class IncrementalBackup {
   [[nodiscard]] const IncrementalOptions& options() const { return opt_; }
 
  private:
+  // One S3 write of `obj` under the fence in force: true when done, false when a conditional
+  // write was refused because the object changed since it was looked at (the caller looks
+  // again). Errors: the lease's write deadline passed (LeaseLost), S3 errors.
+  Result<bool> try_put(const Location& obj, const std::string& body, const lease::ShardBatch* lease);
+  Result<bool> try_remove(const Location& obj, const lease::ShardBatch* lease);
+  // try_put until done, at most kFenceRounds times (history objects: same body every time).
+  Status put_fenced(const Location& obj, const std::string& body, const lease::ShardBatch* lease);
+  // Puts the item's object, or deletes every spelling of the key's object (item absent). On a
+  // refused conditional write, re-reads the key from the primary when `reread` (and there is a
+  // primary) and tries again.
+  Status write_key(const model::Item& key, std::optional<model::Item> image, bool reread,
+                   const lease::ShardBatch* lease);
+
   IncrementalOptions opt_;
   Clock& clock_;
   IncrementalStats stats_;

@@ -356,6 +356,37 @@ Status Storage::remove(const Location& obj) {
   return {};
 }
 
+Result<std::optional<std::string>> Storage::etag(const Location& obj) {
+  if (obj.kind != Location::Kind::kS3) return invalid_input("conditional writes need S3: " + display(obj));
+  DR_ASSIGN(s3::Client * c, s3());
+  auto info = c->head_object(obj.bucket, obj.key);
+  if (!info.ok()) {
+    if (info.error().kind == ErrorKind::kNotFound && info.error().code != "NoSuchBucket") {
+      return std::optional<std::string>();
+    }
+    return info.error();
+  }
+  return std::optional<std::string>(info->etag);
+}
+
+Status Storage::write_all(const Location& obj, std::string body, const WriteCondition& condition,
+                          const aws::CallOptions& call) {
+  if (obj.kind != Location::Kind::kS3) return invalid_input("conditional writes need S3: " + display(obj));
+  DR_ASSIGN(s3::Client * c, s3());
+  s3::PutOptions put;
+  put.if_match = condition.if_match;
+  put.if_none_match = condition.if_absent;
+  auto r = c->put_object(obj.bucket, obj.key, std::move(body), put, call);
+  if (!r.ok()) return r.error();
+  return {};
+}
+
+Status Storage::remove(const Location& obj, const std::string& if_match, const aws::CallOptions& call) {
+  if (obj.kind != Location::Kind::kS3) return invalid_input("conditional deletes need S3: " + display(obj));
+  DR_ASSIGN(s3::Client * c, s3());
+  return c->delete_object(obj.bucket, obj.key, s3::DeleteOptions{.if_match = if_match}, call);
+}
+
 Result<std::unique_ptr<ObjectSink>> Storage::open_sink(const Location& obj, const SinkOptions& options) {
   switch (obj.kind) {
     case Location::Kind::kS3: {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "aws/location.h"
+#include "aws/retry.h"
 #include "core/result.h"
 
 namespace dynarep::s3 {
@@ -50,6 +51,15 @@ class ObjectSink {
 struct ListedEntry {
   std::string name;  // relative to the listed directory: "0", "manifest.json", "data/x.json.gz"
   uint64_t size = 0;
+};
+
+// A condition on an S3 write (the incremental backup's fence, docs/backup.md): the write is
+// refused (kConditionFailed, or kNotFound for if_match on a missing object) unless the object
+// still is what the writer last saw. Servers that ignore conditions (s3rver) apply the write
+// anyway: backup::probe_conditional_writes tells which.
+struct WriteCondition {
+  std::string if_match;   // the object must have this ETag (without quotes)
+  bool if_absent = false;  // the object must not exist (If-None-Match: *)
 };
 
 struct SinkOptions {
@@ -87,6 +97,13 @@ class Storage {
   Status write_all(const Location& obj, std::string body);
   // Removes an object; no error when it does not exist.
   Status remove(const Location& obj);
+  // S3 only (kInvalidInput otherwise): the object's ETag (without quotes), nullopt when absent;
+  // a conditional PutObject; a DeleteObject If-Match `if_match` (empty: unconditional). `call`
+  // bounds the retries (a deadline past which no attempt starts).
+  Result<std::optional<std::string>> etag(const Location& obj);
+  Status write_all(const Location& obj, std::string body, const WriteCondition& condition,
+                   const aws::CallOptions& call);
+  Status remove(const Location& obj, const std::string& if_match, const aws::CallOptions& call);
   Result<std::unique_ptr<ObjectSink>> open_sink(const Location& obj, const SinkOptions& options = {});
 
  private:

@@ -81,6 +81,12 @@ class IncrementalBackupCommand final : public Command {
                    "Where shards without a checkpoint start: TRIM_HORIZON (default), LATEST, or a time (ISO 8601 or "
                    "epoch milliseconds), as for replicate");
     app.add_option("--from", start_at_, "Old spelling of --start-at (trim-horizon or latest)");
+    app.add_option("--fence", fence_,
+                   "auto (default): make every S3 write conditional on the object's ETag (If-Match / "
+                   "If-None-Match), so a worker that lost its lease cannot overwrite the next owner's newer "
+                   "object, when the S3 server honours conditions (probed); conditional: require it; "
+                   "deadline: the lease's write deadline only (one HEAD less per write)")
+        ->check(CLI::IsMember({"auto", "conditional", "deadline"}));
     app.add_option("--until-idle", idle_,
                    "Stop after this many seconds with every shard caught up and no records (default: run until signalled)");
     app.add_option("--kinesis-endpoint", stream_.kinesis_endpoint, "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS ...)");
@@ -135,15 +141,23 @@ class IncrementalBackupCommand final : public Command {
       std::lock_guard lock(log_mu);
       io.err << "dynarep incremental-backup: warning: " << line << "\n";
     };
-    backup::IncrementalBackup backup(opt);
-
-    if (!event_.empty()) return run_event(io, backup);
-
+    if (!event_.empty()) {
+      backup::IncrementalBackup backup(opt);  // one batch, no lease: nothing to fence
+      return run_event(io, backup);
+    }
+    // The stream first: a usage error or a table without a stream fails before the S3 probe.
     auto opened = open_stream(*t, stream_);
     if (!opened.ok()) {
       if (opened.error().code == "Usage") return usage_error(io, name(), opened.error().message);
       return report(io, name(), opened.error());
     }
+    // Which protection keeps a worker that lost its lease from overwriting newer objects.
+    auto fence = backup::choose_fence(fence_, opt);
+    if (!fence.ok()) {
+      if (fence.error().kind == ErrorKind::kInvalidInput) return usage_error(io, name(), fence.error().describe());
+      return report(io, name(), fence.error());
+    }
+    backup::IncrementalBackup backup(opt);
     backup::IncrementalProcessor processor(backup);
     lease::Config cfg;
     cfg.stream = opened->name;
@@ -152,9 +166,9 @@ class IncrementalBackupCommand final : public Command {
     cfg.initial_position = *start;
     lease::Worker worker(cfg, std::move(opened->source), *t->client, processor, SystemClock::instance());
     if (!quiet_) {
-      io.err << fmt::format("incremental-backup: {} -> {} (stream {}, lease table {}, worker {}{})\n", t->display(),
-                            backup::display(opt.table_dir), opened->name, cfg.lease_table, worker.worker_id(),
-                            history_ ? ", with history" : "");
+      io.err << fmt::format("incremental-backup: {} -> {} (stream {}, lease table {}, worker {}{}; lease fence: {})\n",
+                            t->display(), backup::display(opt.table_dir), opened->name, cfg.lease_table, worker.worker_id(),
+                            history_ ? ", with history" : "", *fence);
     }
     g_stop.store(false);
     std::signal(SIGINT, on_backup_stop_signal);
@@ -226,14 +240,17 @@ class IncrementalBackupCommand final : public Command {
   static void log_stats(Io& io, std::mutex& mu, const backup::IncrementalBackup& b) {
     const auto& s = b.stats();
     std::lock_guard lock(mu);
-    io.err << fmt::format("incremental-backup: {} records, {} batches, {} puts, {} deletes, {} skipped{}\n",
+    io.err << fmt::format("incremental-backup: {} records, {} batches, {} puts, {} deletes, {} skipped, {} fenced "
+                          "writes refused{}\n",
                           s.records.load(), s.batches.load(), s.puts.load(), s.deletes.load(), s.skipped.load(),
+                          s.fenced_writes_refused.load(),
                           b.options().history ? fmt::format(", {} history entries", s.history_entries.load()) : "");
   }
 
   StreamChoice stream_;
   std::string primary_, dest_, lease_table_, worker_id_, event_, endpoint_, s3_endpoint_, dead_letter_;
   std::string start_at_ = "TRIM_HORIZON";
+  std::string fence_ = "auto";
   int parallel_ = 8;
   double idle_ = 0;
   bool history_ = false, reread_ = false, quiet_ = false;

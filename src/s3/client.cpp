@@ -255,7 +255,7 @@ Status Client::delete_bucket(std::string_view bucket) const {
 }
 
 Result<PutObjectResult> Client::put_object(std::string_view bucket, std::string_view key, std::string body,
-                                           const PutOptions& options) const {
+                                           const PutOptions& options, const aws::CallOptions& call) const {
   http::Request req;
   req.method = "PUT";
   req.url = object_url(bucket, key);
@@ -263,8 +263,10 @@ Result<PutObjectResult> Client::put_object(std::string_view bucket, std::string_
   if (!options.content_type.empty()) req.headers.emplace_back("Content-Type", options.content_type);
   for (const auto& [name, value] : options.metadata) req.headers.emplace_back("x-amz-meta-" + name, value);
   if (!options.storage_class.empty()) req.headers.emplace_back("x-amz-storage-class", options.storage_class);
+  if (!options.if_match.empty()) req.headers.emplace_back("If-Match", "\"" + options.if_match + "\"");
+  if (options.if_none_match) req.headers.emplace_back("If-None-Match", "*");
   req.body = std::move(body);
-  DR_ASSIGN(http::Response resp, send(std::move(req), bucket, key));
+  DR_ASSIGN(http::Response resp, send(std::move(req), bucket, key, call));
   PutObjectResult out;
   if (auto v = resp.header("etag")) out.etag = strip_quotes(*v);
   if (auto v = resp.header("x-amz-version-id")) out.version_id = std::string(*v);
@@ -411,11 +413,17 @@ Result<ObjectInfo> Client::head_object(std::string_view bucket, std::string_view
 }
 
 Status Client::delete_object(std::string_view bucket, std::string_view key, const std::string& version_id) const {
+  return delete_object(bucket, key, DeleteOptions{.version_id = version_id});
+}
+
+Status Client::delete_object(std::string_view bucket, std::string_view key, const DeleteOptions& options,
+                             const aws::CallOptions& call) const {
   http::Request req;
   req.method = "DELETE";
-  req.url = object_url(bucket, key, version_id.empty() ? "" : detail::query_param("versionId", version_id));
+  req.url = object_url(bucket, key, options.version_id.empty() ? "" : detail::query_param("versionId", options.version_id));
   req.timeout = options_.request_timeout;
-  DR_TRY(send(std::move(req), bucket, key));
+  if (!options.if_match.empty()) req.headers.emplace_back("If-Match", "\"" + options.if_match + "\"");
+  DR_TRY(send(std::move(req), bucket, key, call));
   return {};
 }
 

@@ -73,6 +73,20 @@ struct PutOptions {
   // Stored as x-amz-meta-<name>; names should be lower-case ASCII.
   std::vector<std::pair<std::string, std::string>> metadata{};
   std::string storage_class{};  // empty: STANDARD
+  // Conditional writes (PutObject only, not multipart parts): S3 answers 412 PreconditionFailed
+  // (kConditionFailed) when the object's ETag is not `if_match` (without quotes; an absent
+  // object: 404 NoSuchKey, kNotFound), or when `if_none_match` is set and the object exists.
+  // Servers without conditional writes (s3rver) ignore both: probe before relying on them.
+  std::string if_match{};
+  bool if_none_match = false;  // If-None-Match: *
+};
+
+struct DeleteOptions {
+  std::string version_id{};  // empty: the current version
+  // ETag (without quotes) the object must still have: else 412 (kConditionFailed), and 404
+  // (kNotFound) when it is gone. AWS honours it on general purpose buckets; moto does; s3rver
+  // ignores it (the object is deleted whatever its ETag).
+  std::string if_match{};
 };
 
 struct PutObjectResult {
@@ -193,8 +207,9 @@ class Client {
   Status delete_bucket(std::string_view bucket) const;
 
   // --- Objects
+  // `call`: a deadline past which no attempt starts, a cancel flag (aws/retry.h).
   Result<PutObjectResult> put_object(std::string_view bucket, std::string_view key, std::string body,
-                                     const PutOptions& options = {}) const;
+                                     const PutOptions& options = {}, const aws::CallOptions& call = {}) const;
   Result<GetObjectResult> get_object(std::string_view bucket, std::string_view key,
                                      const GetOptions& options = {}) const;
   // Streams the body to `on_chunk` in pieces as they arrive, holding none of it: memory stays
@@ -211,6 +226,9 @@ class Client {
                                  const std::string& version_id = "") const;
   // Succeeds also when the object does not exist (S3's semantics).
   Status delete_object(std::string_view bucket, std::string_view key, const std::string& version_id = "") const;
+  // The same with a condition (DeleteOptions::if_match) and per-call options.
+  Status delete_object(std::string_view bucket, std::string_view key, const DeleteOptions& options,
+                       const aws::CallOptions& call = {}) const;
   // Any number of keys, sent 1000 per request (S3's limit). Keys S3 could not delete are in
   // `failures`; an Error only when a whole request failed.
   Result<DeleteObjectsResult> delete_objects(std::string_view bucket, std::span<const std::string> keys) const;
