@@ -111,7 +111,7 @@ TEST_F(CliArgs, MissingArgumentsAreNamed) {
            {{"republish", "--stream", "s"}, "file"},
            {{"create-stream"}, "name"},
            {{"delete-stream"}, "name"},
-           {{"replicate"}, "--stream is required"},
+           {{"replicate"}, "--stream or --table-stream is required"},
            {{"replicate", "--stream", "s"}, "--primary is required"},
            {{"replicate", "--stream", "s", "--primary", "us-east-1/orders"}, "--replica is required"},
            {{"redrive", "letters"}, "--replica"},

@@ -109,7 +109,7 @@ TEST(GenerateDocs, BashCompletionCompletesCommandsThenTheirOptions) {
   EXPECT_EQ(bash_complete(script, "dynarep sc"), "scan");
   EXPECT_EQ(bash_complete(script, "dynarep diff-t"), "diff-tables");
   // A global option's value is not taken for the command.
-  EXPECT_EQ(bash_complete(script, "dynarep --log-format json diff-tables --rep"), "--repair");
+  EXPECT_EQ(bash_complete(script, "dynarep --log-format json diff-tables --repa"), "--repair");
   EXPECT_EQ(bash_complete(script, "dynarep replicate --report"), "--report-batch-item-failures");
   std::string all = bash_complete(script, "dynarep status --");
   for (const auto& o : options_in_help("status")) EXPECT_NE(all.find(o), std::string::npos) << o << " in " << all;
