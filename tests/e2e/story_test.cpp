@@ -184,13 +184,20 @@ TEST_P(E2eStory, WritersReplicateDiffAndRepair) {
   const int items = expected_items();  // - w007 + the CLI's item
   // A few seconds on an idle machine; the bound is for a loaded one (at a load average of 19
   // on 2 cores a diff-tables on moto took 10+ s).
+  // The last diff-tables answer is kept: when it never comes back 0, its exit code and output
+  // (what differs, or the error, or a sanitizer's report) say why.
+  ProcessResult last_diff;
   bool converged = repltest::eventually(
-      [&] { return dynarep({"diff-tables", loc(primary), loc(replica), "--settle", "0", "--quiet"}).exit_code == 0; },
+      [&] {
+        last_diff = dynarep({"diff-tables", loc(primary), loc(replica), "--settle", "0"});
+        return last_diff.exit_code == 0;
+      },
       240s, 1s);
   step("replicator stops on SIGTERM");
   daemon.signal(SIGTERM);
   auto code = daemon.wait(40s);
-  ASSERT_TRUE(converged) << "the replica did not converge; replicator log:\n" << daemon.log();
+  ASSERT_TRUE(converged) << "the replica did not converge; last diff-tables: " << shown(last_diff)
+                         << "\nreplicator log:\n" << daemon.log();
   EXPECT_EQ(code, std::optional<int>(0)) << daemon.log();
   step("boto3 compares, aws CLI get-item");
   expect_equal(primary, replica, items);
