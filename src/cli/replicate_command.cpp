@@ -350,7 +350,10 @@ class ReplicateCommand final : public Command {
     std::shared_ptr<dynamodb::Client> lease_db = primary->client;
     std::string lease_table = lease_table_.empty() ? opened->lease_table : lease_table_;
     if (!lease_creds_.empty() && lease_table.find('/') == std::string::npos) {
-      lease_db = open_table(s_.primary, s_.endpoint, lease_creds_)->client;  // the primary's endpoint, other credentials
+      // The primary's endpoint with the lease side's credentials.
+      auto at_primary = open_table(s_.primary, s_.endpoint, lease_creds_);
+      if (!at_primary.ok()) return usage_error(io, name(), at_primary.error().describe());
+      lease_db = at_primary->client;
     }
     if (lease_table.find('/') != std::string::npos) {
       // Beside the replica (the fence's setup), the lease table is in the replica's account.
