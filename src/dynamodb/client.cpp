@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <random>
 #include <tuple>
 
 #include "aws/credentials.h"
 #include "core/json_writer.h"
+#include "dynamodb/detail/batch_backoff.h"
 
 namespace dynarep::dynamodb {
 namespace {
@@ -231,14 +231,16 @@ void write_names(JsonWriter& w, const std::vector<std::pair<std::string, std::st
   w.end_object();
 }
 
-double read_units(simdjson::dom::element root) {
-  // ConsumedCapacity is an object for single-table calls, a list for batch calls.
+// The capacity a call consumed: ConsumedCapacity is an object for single-table calls, a list for
+// batch calls; each entry has the kind asked for (`ReadCapacityUnits` / `WriteCapacityUnits`)
+// or, where the service does not split them, `CapacityUnits`.
+double consumed_units(simdjson::dom::element root, const char* kind) {
   double total = 0;
   auto cc = root["ConsumedCapacity"];
   if (cc.error()) return 0;
   auto add = [&](simdjson::dom::element e) {
     double v = 0;
-    if (!e["ReadCapacityUnits"].get(v)) {
+    if (!e[kind].get(v)) {
       total += v;
     } else if (!e["CapacityUnits"].get(v)) {
       total += v;
@@ -253,26 +255,8 @@ double read_units(simdjson::dom::element root) {
   return total;
 }
 
-double write_units(simdjson::dom::element root) {
-  double total = 0;
-  auto cc = root["ConsumedCapacity"];
-  if (cc.error()) return 0;
-  auto add = [&](simdjson::dom::element e) {
-    double v = 0;
-    if (!e["WriteCapacityUnits"].get(v)) {
-      total += v;
-    } else if (!e["CapacityUnits"].get(v)) {
-      total += v;
-    }
-  };
-  simdjson::dom::array arr;
-  if (!cc.get(arr)) {
-    for (auto e : arr) add(e);
-  } else {
-    add(cc.value());
-  }
-  return total;
-}
+double read_units(simdjson::dom::element root) { return consumed_units(root, "ReadCapacityUnits"); }
+double write_units(simdjson::dom::element root) { return consumed_units(root, "WriteCapacityUnits"); }
 
 Result<model::Type> key_type(std::string_view tag) {
   if (tag == "S") return model::Type::kS;
@@ -333,25 +317,6 @@ Result<TableDescription> parse_table(simdjson::dom::element table) {
   d.raw = simdjson::minify(table);
   return d;
 }
-
-// Capped exponential backoff with full jitter, for re-sending unprocessed batch items. The
-// AWS layer already retried the call itself; this is the outer loop over partial results.
-class BatchBackoff {
- public:
-  explicit BatchBackoff(Clock& clock) : clock_(clock), rng_(std::random_device{}()) {}
-  void wait() {
-    auto cap = std::min<int64_t>(2000, 25LL << std::min(attempt_, 10));
-    std::uniform_int_distribution<int64_t> dist(0, cap);
-    clock_.sleep_for(std::chrono::milliseconds(dist(rng_)));
-    ++attempt_;
-  }
-  void reset() { attempt_ = 0; }
-
- private:
-  Clock& clock_;
-  std::mt19937_64 rng_;
-  int attempt_ = 0;
-};
 
 }  // namespace
 
@@ -561,7 +526,7 @@ Result<BatchGetResult> Client::batch_get_all(const std::string& table, const std
                                              bool consistent_read) {
   BatchGetResult total;
   std::vector<Item> pending(keys.begin(), keys.end());
-  BatchBackoff backoff(clock_);
+  detail::BatchBackoff backoff(clock_);
   while (!pending.empty()) {
     std::vector<Item> chunk;
     size_t n = std::min(pending.size(), kMaxBatchGet);
@@ -684,7 +649,7 @@ Result<BatchWriteResult> Client::batch_write_all(const std::string& table,
                                                  const std::function<aws::CallOptions()>& options) {
   BatchWriteResult total;
   std::vector<WriteRequest> pending(requests.rbegin(), requests.rend());  // pop from the back
-  BatchBackoff backoff(clock_);
+  detail::BatchBackoff backoff(clock_);
   while (!pending.empty()) {
     std::vector<WriteRequest> chunk;
     size_t n = std::min(pending.size(), kMaxBatchWrite);

@@ -257,29 +257,38 @@ Status Client::delete_stream(const std::string& stream) {
   return {};
 }
 
-Result<StreamSummary> Client::describe_stream_summary(const std::string& stream) {
-  const std::string context = stream_context("DescribeStreamSummary", stream);
+namespace {
+
+// The summary in a DescribeStreamSummary (`StreamDescriptionSummary`) or DescribeStream
+// (`StreamDescription`, which has no open shard count) answer.
+Result<StreamSummary> parse_summary(const std::string& body, const char* op, const char* description) {
   StreamSummary summary;
+  DR_ASSIGN(dom::object root, parse_object(body, op));
+  DR_ASSIGN(dom::object d, object_field(root, description, op));
+  DR_ASSIGN(std::string_view name, string_field(d, "StreamName", op));
+  summary.name = std::string(name);
+  DR_ASSIGN(auto arn, optional_string_field(d, "StreamARN", op));
+  if (arn) summary.arn = std::string(*arn);
+  DR_ASSIGN(std::string_view status, string_field(d, "StreamStatus", op));
+  summary.status = parse_stream_status(status);
+  if (auto n = int_field(d, "OpenShardCount")) summary.open_shard_count = static_cast<int>(*n);
+  if (auto h = int_field(d, "RetentionPeriodHours")) summary.retention_period_hours = static_cast<int>(*h);
+  return summary;
+}
+
+}  // namespace
+
+Result<StreamSummary> Client::describe_stream_summary(const std::string& stream) {
   if (!fallbacks_->no_describe_stream_summary.load()) {
     auto r = call("DescribeStreamSummary", stream_body(stream));
     if (r.ok()) {
-      auto parsed = [&]() -> Status {
-        DR_ASSIGN(dom::object root, parse_object(*r, "DescribeStreamSummary"));
-        DR_ASSIGN(dom::object d, object_field(root, "StreamDescriptionSummary", "DescribeStreamSummary"));
-        DR_ASSIGN(std::string_view name, string_field(d, "StreamName", "DescribeStreamSummary"));
-        summary.name = std::string(name);
-        DR_ASSIGN(auto arn, optional_string_field(d, "StreamARN", "DescribeStreamSummary"));
-        if (arn) summary.arn = std::string(*arn);
-        DR_ASSIGN(std::string_view status, string_field(d, "StreamStatus", "DescribeStreamSummary"));
-        summary.status = parse_stream_status(status);
-        if (auto n = int_field(d, "OpenShardCount")) summary.open_shard_count = static_cast<int>(*n);
-        if (auto h = int_field(d, "RetentionPeriodHours")) summary.retention_period_hours = static_cast<int>(*h);
-        return {};
-      }();
-      if (!parsed.ok()) return in_context(std::move(parsed).error(), context);
+      auto summary = parse_summary(*r, "DescribeStreamSummary", "StreamDescriptionSummary");
+      if (!summary.ok()) return in_context(std::move(summary).error(), stream_context("DescribeStreamSummary", stream));
       return summary;
     }
-    if (r.error().code != "UnknownOperationException") return in_context(std::move(r).error(), context);
+    if (r.error().code != "UnknownOperationException") {
+      return in_context(std::move(r).error(), stream_context("DescribeStreamSummary", stream));
+    }
     fallbacks_->no_describe_stream_summary.store(true);
   }
   // DescribeStream: the summary without an open shard count.
@@ -289,19 +298,8 @@ Result<StreamSummary> Client::describe_stream_summary(const std::string& stream)
   auto r = call("DescribeStream", body);
   const std::string describe_context = stream_context("DescribeStream", stream);
   if (!r.ok()) return in_context(std::move(r).error(), describe_context);
-  auto parsed = [&]() -> Status {
-    DR_ASSIGN(dom::object root, parse_object(*r, "DescribeStream"));
-    DR_ASSIGN(dom::object d, object_field(root, "StreamDescription", "DescribeStream"));
-    DR_ASSIGN(std::string_view name, string_field(d, "StreamName", "DescribeStream"));
-    summary.name = std::string(name);
-    DR_ASSIGN(auto arn, optional_string_field(d, "StreamARN", "DescribeStream"));
-    if (arn) summary.arn = std::string(*arn);
-    DR_ASSIGN(std::string_view status, string_field(d, "StreamStatus", "DescribeStream"));
-    summary.status = parse_stream_status(status);
-    if (auto h = int_field(d, "RetentionPeriodHours")) summary.retention_period_hours = static_cast<int>(*h);
-    return {};
-  }();
-  if (!parsed.ok()) return in_context(std::move(parsed).error(), describe_context);
+  auto summary = parse_summary(*r, "DescribeStream", "StreamDescription");
+  if (!summary.ok()) return in_context(std::move(summary).error(), describe_context);
   return summary;
 }
 

@@ -1,26 +1,25 @@
 // BatchWriter: parallel BatchWriteItem with a change record per confirmed item.
 //
-// Like dynamodb::BatchWriter (requests routed to workers by key hash, so one key's writes
-// keep their order and never share a call; unprocessed items re-sent with backoff until done,
-// never dropped), but it learns exactly which items each call wrote: a call's items minus
-// the UnprocessedItems it returned. Each confirmed item is counted at once (so `written` is
-// true whenever the writer stops) and, with a publisher, its change record is submitted
-// (INSERT for a put, REMOVE for a delete) before the worker writes anything else.
+// dynamodb::BatchWriter does the writing (requests routed to workers by key hash, so one key's
+// writes keep their order and never share a call; unprocessed items re-sent with backoff until
+// done, never dropped; each call's confirmed items counted at once, so `written` is true
+// whenever the writer stops). This adds the stream: with a publisher, each confirmed item's
+// change record (INSERT for a put, REMOVE for a delete) is submitted before that worker writes
+// anything else, and finish() reports the records that could not be published.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/progress.h"
 #include "dynamodb/client.h"
+#include "dynamodb/parallel.h"
 #include "writer/change.h"
 #include "writer/publisher.h"
 #include "writer/write_result.h"
@@ -42,10 +41,10 @@ struct BatchWriteSummary {
   double write_units = 0;
 };
 
-class BatchWriter {
+class BatchWriter : private dynamodb::BatchWriteObserver {
  public:
   BatchWriter(dynamodb::Client& client, std::string table, model::KeySchema key_schema, BatchWriterOptions options);
-  ~BatchWriter();  // finishes (waits) if finish() was not called; errors are then lost
+  ~BatchWriter() override;  // finishes (waits) if finish() was not called; errors are then lost
   BatchWriter(const BatchWriter&) = delete;
   BatchWriter& operator=(const BatchWriter&) = delete;
 
@@ -59,41 +58,26 @@ class BatchWriter {
   // the records of every confirmed item; reports what is missing.
   WriteResult<BatchWriteSummary> finish();
 
-  [[nodiscard]] int64_t written() const { return written_.load(); }
+  [[nodiscard]] int64_t written() const { return writer_.written(); }
 
  private:
-  struct Queued {
-    dynamodb::WriteRequest request;
-    model::Item key;
-    uint64_t key_hash = 0;
-  };
-  void worker(std::size_t index);
-  // One batch: calls until every item is written or a call fails.
-  Status write_batch(std::vector<Queued>& batch, std::deque<std::shared_ptr<StreamPublisher::Ticket>>& tickets);
-  void confirmed(std::vector<Queued*>& items, std::deque<std::shared_ptr<StreamPublisher::Ticket>>& tickets);
-  void collect(std::deque<std::shared_ptr<StreamPublisher::Ticket>>& tickets, bool wait);
+  using Tickets = std::deque<std::shared_ptr<StreamPublisher::Ticket>>;
+  // dynamodb::BatchWriteObserver, on the engine's worker threads.
+  void confirmed(size_t worker, const std::vector<dynamodb::ConfirmedWrite>& items) override;
+  void between_batches(size_t worker, bool last) override;
+  void collect(Tickets& tickets, bool wait);
 
-  dynamodb::Client& client_;
-  std::string table_;
-  model::KeySchema key_schema_;
   BatchWriterOptions opt_;
-  Clock& clock_;
-
+  uint64_t publisher_failures_at_start_ = 0;
+  std::vector<Tickets> tickets_;  // per engine worker: records submitted, not yet confirmed
   mutable std::mutex mu_;
-  std::condition_variable not_empty_, not_full_;
-  std::vector<std::deque<Queued>> queues_;  // one per worker
-  std::size_t queued_ = 0;
-  bool closing_ = false;
-  std::optional<Error> write_error_;
   std::optional<Error> publish_error_;
   std::vector<Change> unpublished_;
-  uint64_t publisher_failures_at_start_ = 0;
-  std::atomic<bool> failed_{false};
-  std::atomic<int64_t> written_{0};
-  int64_t not_written_ = 0;
-  double write_units_ = 0;
-  std::vector<std::thread> threads_;
+  std::atomic<bool> publish_failed_{false};
   bool finished_ = false;
+  // Last: its worker threads call the members above, so it is built after and destroyed
+  // (joined) before them.
+  dynamodb::BatchWriter writer_;
 };
 
 }  // namespace dynarep::writer
