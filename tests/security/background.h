@@ -1,4 +1,4 @@
-// A child process that runs beside a test (a server): started with posix_spawn, stdin a pipe
+// A child process that runs beside a test (a server): started with testing::spawn_process, stdin a pipe
 // the child can watch for EOF, its first stdout line readable; killed on destruction.
 #pragma once
 
@@ -16,27 +16,11 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
+#include "support/process.h"
 
 namespace dynarep::security {
 
-// The absolute path of a program on PATH, or "" when there is none.
-inline std::string find_program(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string p = path != nullptr ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= p.size()) {
-    const size_t end = p.find(':', start);
-    std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!dir.empty()) {
-      std::string candidate = dir + "/" + name;
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return "";
-}
+using testing::find_program;
 
 class BackgroundProcess {
  public:
@@ -47,10 +31,7 @@ class BackgroundProcess {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
+    const int rc = testing::spawn_process(pid_, argv, fa, {});
     posix_spawn_file_actions_destroy(&fa);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);

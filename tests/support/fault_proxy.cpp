@@ -20,9 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/process.h"
 #include "support/stack.h"
-
-extern char** environ;
 
 namespace dynarep::testing {
 namespace detail {
@@ -82,15 +81,13 @@ FaultProxy::FaultProxy(const std::string& target_url) {
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
 
   const char* node_env = std::getenv("DYNAREP_NODE");
-  std::string node = node_env != nullptr && *node_env != '\0' ? node_env : "node";
+  std::string node = node_env != nullptr && *node_env != '\0' ? node_env : find_program("node");
+  if (node.empty()) node = "node";  // named in the error below
   std::vector<std::string> args{node, source_dir() + "/tools/fault-proxy/proxy.js", "--target", target_url,
                                 "--exit-on-stdin-eof"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
 
   pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, node.c_str(), &fa, nullptr, argv.data(), environ);
+  int rc = spawn_process(pid, args, fa, {});
   posix_spawn_file_actions_destroy(&fa);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
