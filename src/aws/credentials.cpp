@@ -309,6 +309,7 @@ class ProfileResolver {
       return profile_error(fmt::format("profile '{}' names source_profile '{}', which is {}", path.back(), profile, where));
     }
     const Settings& s = *settings;
+    if (path.empty()) sts_region_ = sts_region(s);  // the selected profile's, for every hop
     auto get = [&](std::string_view key) -> std::string {
       const std::string* v = find_setting(s, key);
       return v == nullptr ? std::string() : *v;
@@ -321,7 +322,7 @@ class ProfileResolver {
         return profile_error(fmt::format("profile '{}' has web_identity_token_file but no role_arn", profile));
       }
       return cached(std::make_shared<WebIdentityCredentialsProvider>(
-          expand_home(token_file), role_params(s, role_arn), sts_region(s), "profile " + profile, clock_));
+          expand_home(token_file), role_params(s, role_arn), sts_region_, "profile " + profile, clock_));
     }
     if (!get("sso_session").empty() || !get("sso_start_url").empty()) return sso(profile, s);
     const std::string key = get("aws_access_key_id");
@@ -356,11 +357,17 @@ class ProfileResolver {
     return std::make_shared<CachingCredentialsProvider>(std::move(p), clock_);
   }
 
+  // Where every AssumeRole / AssumeRoleWithWebIdentity of one chain goes, as the AWS CLI picks
+  // it (one STS client for the whole chain, in the command's region): the environment, else
+  // the selected profile's `region` (`s`), else us-east-1. Not a source profile's own region,
+  // and not AWS_PROFILE's when another profile is selected (--replica-profile X is
+  // `aws --profile X`). The CLI's fallback is the global endpoint sts.amazonaws.com, in
+  // us-east-1; the regional one used here gives sessions valid in every region.
   static std::string sts_region(const Settings& s) {
     if (std::string r = env("AWS_REGION"); !r.empty()) return r;
     if (std::string r = env("AWS_DEFAULT_REGION"); !r.empty()) return r;
     if (const std::string* r = find_setting(s, "region"); r != nullptr && !r->empty()) return *r;
-    return default_region();
+    return "us-east-1";
   }
 
   static AssumeRoleParams role_params(const Settings& s, const std::string& role_arn) {
@@ -437,7 +444,7 @@ class ProfileResolver {
       return profile_error(
           fmt::format("profile '{}' has role_arn {} but neither source_profile nor credential_source", profile, role_arn));
     }
-    return cached(std::make_shared<AssumeRoleCredentialsProvider>(std::move(source), std::move(params), sts_region(s),
+    return cached(std::make_shared<AssumeRoleCredentialsProvider>(std::move(source), std::move(params), sts_region_,
                                                                   "profile " + profile, clock_));
   }
 
@@ -472,6 +479,7 @@ class ProfileResolver {
   }
 
   std::string credentials_file_, config_file_;
+  std::string sts_region_ = "us-east-1";  // set by the top-level resolve()
   Clock& clock_;
 };
 

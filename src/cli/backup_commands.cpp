@@ -24,15 +24,6 @@ void add_s3_endpoint_option(CLI::App& app, std::string& endpoint) {
                  "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS for the default region)");
 }
 
-// Backups and restores with S3 in its own (backup) account: --s3-profile / --s3-role-arn.
-std::unique_ptr<backup::Storage> storage_for(const std::string& s3_endpoint, const aws::CredentialsSpec& creds,
-                                             Io& io) {
-  if (creds.empty()) return std::make_unique<backup::Storage>(s3_endpoint, &io.in, &io.out);
-  return std::make_unique<backup::Storage>(
-      std::make_shared<s3::Client>(s3::Client::for_region(aws::default_region(), s3_endpoint, {}, creds)), &io.in,
-      &io.out);
-}
-
 class BackupTableCommand final : public Command {
  public:
   std::string_view name() const override { return "backup-table"; }

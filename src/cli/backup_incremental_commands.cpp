@@ -92,11 +92,14 @@ class IncrementalBackupCommand final : public Command {
     app.add_option("--kinesis-endpoint", stream_.kinesis_endpoint, "Kinesis endpoint URL (default: AWS_ENDPOINT_URL_KINESIS ...)");
     add_endpoint_option(app, endpoint_);
     add_s3_endpoint_option(app, s3_endpoint_);
+    add_credentials_options(app, "primary", "the primary table and the lease table beside it", primary_creds_);
+    add_credentials_options(app, "stream", "the stream", stream_creds_, "the primary's");
+    add_credentials_options(app, "s3", "the backup bucket and an s3:// --dead-letter", s3_creds_);
     app.add_flag("--quiet", quiet_, "No log lines on stderr");
   }
 
   int run(Io& io) override {
-    auto t = open_table(primary_, endpoint_);
+    auto t = open_table(primary_, endpoint_, primary_creds_);
     if (!t.ok()) return usage_error(io, name(), t.error().describe());
     auto dest = parse_dest(dest_);
     if (!dest.ok()) return usage_error(io, name(), dest.error().describe());
@@ -111,11 +114,13 @@ class IncrementalBackupCommand final : public Command {
     if (!desc.ok()) return report(io, name(), desc.error());
     std::shared_ptr<replicate::DeadLetterSink> sink;
     if (!dead_letter_.empty()) {
-      auto opened = replicate::open_dead_letter_sink(dead_letter_, t->location.endpoint.region, s3_endpoint_);
+      auto opened =
+          replicate::open_dead_letter_sink(dead_letter_, t->location.endpoint.region, s3_endpoint_, s3_creds_);
       if (!opened.ok()) return usage_error(io, name(), opened.error().describe());
       sink = std::move(opened).value();
     }
-    backup::Storage storage(s3_endpoint_, &io.in, &io.out);
+    auto storage_owner = storage_for(s3_endpoint_, s3_creds_, io);
+    backup::Storage& storage = *storage_owner;
     std::mutex log_mu;
     backup::IncrementalOptions opt;
     opt.primary = t->client.get();
@@ -146,7 +151,7 @@ class IncrementalBackupCommand final : public Command {
       return run_event(io, backup);
     }
     // The stream first: a usage error or a table without a stream fails before the S3 probe.
-    auto opened = open_stream(*t, stream_);
+    auto opened = open_stream(*t, stream_, credentials_or(stream_creds_, primary_creds_));
     if (!opened.ok()) {
       if (opened.error().code == "Usage") return usage_error(io, name(), opened.error().message);
       return report(io, name(), opened.error());
@@ -249,6 +254,7 @@ class IncrementalBackupCommand final : public Command {
 
   StreamChoice stream_;
   std::string primary_, dest_, lease_table_, worker_id_, event_, endpoint_, s3_endpoint_, dead_letter_;
+  aws::CredentialsSpec primary_creds_, stream_creds_, s3_creds_;
   std::string start_at_ = "TRIM_HORIZON";
   std::string fence_ = "auto";
   int parallel_ = 8;

@@ -3,9 +3,11 @@
 #include "replicate/turnover.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
+#include "backup/storage.h"
 #include "ddbstreams/client.h"
 #include "kinesis/client.h"
 #include "lease/shard_source.h"
+#include "s3/client.h"
 
 #include <cctype>
 #include <charconv>
@@ -60,6 +62,14 @@ void add_endpoint_option(CLI::App& app, std::string& endpoint) {
   app.add_option("--endpoint", endpoint,
                  "DynamoDB endpoint URL, overriding the location's (default: from the location, "
                  "AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL)");
+}
+
+std::unique_ptr<backup::Storage> storage_for(const std::string& s3_endpoint, const aws::CredentialsSpec& credentials,
+                                             Io& io) {
+  if (credentials.empty()) return std::make_unique<backup::Storage>(s3_endpoint, &io.in, &io.out);
+  return std::make_unique<backup::Storage>(
+      std::make_shared<s3::Client>(s3::Client::for_region(aws::default_region(), s3_endpoint, {}, credentials)),
+      &io.in, &io.out);
 }
 
 void add_credentials_options(CLI::App& app, std::string_view side, std::string_view what,

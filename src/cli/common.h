@@ -14,6 +14,10 @@
 #include "dynamodb/client.h"
 #include "model/item.h"
 
+namespace dynarep::backup {
+class Storage;
+}
+
 namespace dynarep::cli {
 
 struct TableTarget {
@@ -28,6 +32,12 @@ struct TableTarget {
 // endpoint and credentials within the process, so their connections and caches are.
 Result<TableTarget> open_table(const std::string& text, const std::string& endpoint_flag,
                                const aws::CredentialsSpec& credentials = {});
+
+// Where backups go or come from (S3, a local directory, stdin/stdout), S3 signed with
+// `credentials` (--s3-profile / --s3-role-arn: a bucket in a backup account; empty: the
+// default chain).
+std::unique_ptr<backup::Storage> storage_for(const std::string& s3_endpoint, const aws::CredentialsSpec& credentials,
+                                             Io& io);
 
 // Whose credentials one side of a command uses (docs/credentials.md): --<side>-profile NAME and
 // --<side>-role-arn ARN, added to `app` by add_credentials_options. `what` names the side in

@@ -96,6 +96,7 @@ struct Settings {
   std::string turnover_role, turnover_at;
   int parallel = 4;
   aws::CredentialsSpec primary_creds, replica_creds;  // --primary-profile, --replica-role-arn, ...
+  aws::CredentialsSpec dead_letter_creds;             // --dead-letter-profile: an s3:// --dead-letter
   bool report_batch_item_failures = false;  // Lambda modes: answer {"batchItemFailures":[...]}
 };
 
@@ -133,7 +134,8 @@ Result<std::unique_ptr<replicate::Replicator>> make_replicator(const Settings& s
     t.at = *at;
     o.turnover = t;
   }
-  auto sink = replicate::open_dead_letter_sink(s.dead_letter, aws::default_region(), s.s3_endpoint);
+  auto sink = replicate::open_dead_letter_sink(s.dead_letter, aws::default_region(), s.s3_endpoint,
+                                                  s.dead_letter_creds);
   if (!sink.ok()) return usage(sink.error().describe());
   o.dead_letters = std::shared_ptr<replicate::DeadLetterSink>(std::move(sink).value());
   o.metrics = std::move(metrics);
@@ -198,6 +200,8 @@ class ReplicateCommand final : public Command {
     add_endpoint_option(app, s_.endpoint);
     add_credentials_options(app, "primary", "the primary table", s_.primary_creds);
     add_credentials_options(app, "replica", "the replica table", s_.replica_creds);
+    // Not the replica's: dead letters are the operator's to look at, wherever the replica is.
+    add_credentials_options(app, "dead-letter", "an s3:// --dead-letter", s_.dead_letter_creds);
     add_credentials_options(app, "stream", "the stream", stream_creds_, "the primary's");
     add_credentials_options(app, "lease", "the lease table", lease_creds_,
                             "the replica's when the lease table is at the replica's endpoint, else the primary's");
@@ -494,6 +498,9 @@ class RedriveCommand final : public Command {
     app.add_option("--turnover-at", s_.turnover_at, "Turnover time: epoch milliseconds or ISO 8601");
     add_endpoint_option(app, s_.endpoint);
     app.add_option("--s3-endpoint", s3_endpoint_, "S3 endpoint URL for an s3:// source");
+    add_credentials_options(app, "primary", "the primary table", s_.primary_creds);
+    add_credentials_options(app, "replica", "the replica table", s_.replica_creds);
+    add_credentials_options(app, "s3", "an s3:// source", s3_creds_);
   }
 
   int run(Io& io) override {
@@ -516,7 +523,7 @@ class RedriveCommand final : public Command {
     if (from_s3) {
       auto loc = aws::parse_object_location(source_);
       if (!loc.ok()) return usage_error(io, name(), loc.error().describe());
-      auto client = s3::Client::for_region(aws::default_region(), s3_endpoint_);
+      auto client = s3::Client::for_region(aws::default_region(), s3_endpoint_, {}, s3_creds_);
       lines = replicate::read_dead_letter_objects(client, loc->bucket, loc->key);
     } else {
       lines = replicate::read_dead_letter_file(source_);
@@ -547,6 +554,7 @@ class RedriveCommand final : public Command {
  private:
   Settings s_;
   std::string source_, dead_letter_, s3_endpoint_;
+  aws::CredentialsSpec s3_creds_;
 };
 
 // A Lambda custom runtime starts the file named `bootstrap`. The command line parser (cli::run)

@@ -44,6 +44,8 @@ class StatusCommand final : public Command {
     app.add_option("--dead-letter", dead_letter_, "A dead-letter directory: count the records waiting in it");
     app.add_flag("--json", json_, "One JSON object instead of the table");
     add_endpoint_option(app, endpoint_);
+    add_credentials_options(app, "lease", "the lease table", lease_creds_);
+    add_credentials_options(app, "stream", "the stream (and --primary)", stream_creds_, "the lease table's");
   }
 
   int run(Io& io) override {
@@ -57,16 +59,17 @@ class StatusCommand final : public Command {
     opt.dead_letter_dir = dead_letter_;
     const std::string region = region_.empty() ? aws::default_region() : region_;
     std::string where = lease_table_.find('/') == std::string::npos ? region + "/" + lease_table_ : lease_table_;
-    auto table = open_table(where, endpoint_);
+    auto table = open_table(where, endpoint_, lease_creds_);
     if (!table.ok()) return usage_error(io, name(), table.error().describe());
     std::optional<OpenedStream> stream;
     if (!stream_.stream.empty() || stream_.table_stream) {
       if (stream_.table_stream && primary_.empty()) return usage_error(io, name(), "--table-stream needs --primary");
       // The stream's region and endpoint: the primary's, else the lease table's.
-      auto near = primary_.empty() ? table : open_table(primary_, endpoint_);
+      const aws::CredentialsSpec& stream_creds = credentials_or(stream_creds_, lease_creds_);
+      auto near = primary_.empty() ? table : open_table(primary_, endpoint_, stream_creds);
       if (!near.ok()) return usage_error(io, name(), near.error().describe());
       if (stream_.region.empty() && primary_.empty()) stream_.region = region;
-      auto opened = open_stream(*near, stream_);
+      auto opened = open_stream(*near, stream_, stream_creds);
       if (!opened.ok()) {
         if (opened.error().code == "Usage") return usage_error(io, name(), opened.error().message);
         return report(io, name(), opened.error());
@@ -84,6 +87,7 @@ class StatusCommand final : public Command {
  private:
   StreamChoice stream_;
   std::string lease_table_, primary_, region_, endpoint_, dead_letter_;
+  aws::CredentialsSpec lease_creds_, stream_creds_;
   std::string lease_duration_ = "10s", max_lag_ = "60s";
   bool json_ = false;
 };

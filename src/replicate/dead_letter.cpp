@@ -211,11 +211,12 @@ Status S3DeadLetterSink::write(const std::vector<DeadLetter>& letters) {
 }
 
 Result<std::unique_ptr<DeadLetterSink>> open_dead_letter_sink(std::string_view spec, const std::string& region,
-                                                              const std::string& s3_endpoint) {
+                                                              const std::string& s3_endpoint,
+                                                              const aws::CredentialsSpec& credentials) {
   if (spec.empty()) return std::unique_ptr<DeadLetterSink>(std::make_unique<LogDeadLetterSink>());
   if (spec.rfind("s3://", 0) == 0) {
     DR_ASSIGN(aws::ObjectLocation loc, aws::parse_object_location(spec));
-    auto client = std::make_shared<s3::Client>(s3::Client::for_region(region, s3_endpoint));
+    auto client = std::make_shared<s3::Client>(s3::Client::for_region(region, s3_endpoint, {}, credentials));
     return std::unique_ptr<DeadLetterSink>(std::make_unique<S3DeadLetterSink>(client, loc.bucket, loc.key));
   }
   if (spec == "-") return invalid_input("--dead-letter: give a directory or s3://bucket/prefix, not -");

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "aws/credentials.h"
 #include "core/result.h"
 
 namespace dynarep::s3 {
@@ -101,9 +102,11 @@ class S3DeadLetterSink final : public DeadLetterSink {
   std::string bucket_, prefix_;
 };
 
-// "s3://bucket/prefix" (S3 in `region`, endpoint from `s3_endpoint` or the environment) or a
-// directory path. An empty spec gives the stderr-only sink.
+// "s3://bucket/prefix" (S3 in `region`, endpoint from `s3_endpoint` or the environment, signed
+// with `credentials`: empty, the default chain) or a directory path. An empty spec gives the
+// stderr-only sink.
 Result<std::unique_ptr<DeadLetterSink>> open_dead_letter_sink(std::string_view spec, const std::string& region,
-                                                              const std::string& s3_endpoint = "");
+                                                              const std::string& s3_endpoint = "",
+                                                              const aws::CredentialsSpec& credentials = {});
 
 }  // namespace dynarep::replicate

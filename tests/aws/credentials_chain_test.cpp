@@ -197,6 +197,48 @@ TEST(AwsProfileChain, AssumeRoleRequestCarriesTheProfileSettings) {
   EXPECT_NE(auth.find("/eu-west-1/sts/aws4_request"), std::string::npos) << auth;
 }
 
+// Which region STS is called in, as the AWS CLI picks it (botocore builds one STS client for
+// the whole chain, in the region of the command: --region / the environment, else the selected
+// profile's `region`): AWS_REGION / AWS_DEFAULT_REGION, else the selected profile's region, for
+// every hop of a source_profile chain; never a source profile's own region, nor AWS_PROFILE's
+// when another profile is selected (`--replica-profile X` is `aws --profile X`). With none of
+// them: us-east-1 (the CLI's global endpoint sts.amazonaws.com is in us-east-1; dynarep uses
+// the regional one, whose sessions are valid in every region).
+TEST(AwsProfileChain, StsRegionIsTheSelectedProfilesForEveryHopAsTheAwsCliPicksIt) {
+  ScopedEnv env;
+  FakeSts sts;
+  env.clean_aws().set("AWS_ENDPOINT_URL_STS", sts.server.url());
+  Files f(
+      "[profile top]\nrole_arn = arn:aws:iam::3:role/top\nsource_profile = mid\nregion = eu-west-1\n"
+      "[profile mid]\nrole_arn = arn:aws:iam::2:role/mid\nsource_profile = base\nregion = ap-south-1\n"
+      "[profile bare]\nrole_arn = arn:aws:iam::2:role/bare\nsource_profile = mid\n"
+      "[profile other]\nregion = eu-central-1\n");
+  size_t seen = 0;
+  auto regions = [&] {  // the signing region of each STS request since the last look
+    std::vector<std::string> out;
+    const auto reqs = sts.server.requests();
+    for (; seen < reqs.size(); ++seen) {
+      const std::string auth = reqs[seen].header("authorization").value_or("");
+      const auto end = auth.find("/sts/aws4_request");
+      const auto begin = end == std::string::npos ? end : auth.rfind('/', end - 1);
+      out.push_back(begin == std::string::npos ? auth : auth.substr(begin + 1, end - begin - 1));
+    }
+    return out;
+  };
+  ASSERT_TRUE(f.get("top").ok());
+  EXPECT_EQ(regions(), (std::vector<std::string>{"eu-west-1", "eu-west-1"})) << "mid's own region is not used";
+  // AWS_PROFILE names another profile: its region is not the selected profile's.
+  env.set("AWS_CONFIG_FILE", f.config).set("AWS_PROFILE", "other");
+  ASSERT_TRUE(f.get("bare").ok());
+  EXPECT_EQ(regions(), (std::vector<std::string>{"us-east-1", "us-east-1"}));
+  env.set("AWS_DEFAULT_REGION", "ca-central-1");
+  ASSERT_TRUE(f.get("top").ok());
+  EXPECT_EQ(regions(), (std::vector<std::string>{"ca-central-1", "ca-central-1"}));
+  env.set("AWS_REGION", "sa-east-1");
+  ASSERT_TRUE(f.get("top").ok());
+  EXPECT_EQ(regions(), (std::vector<std::string>{"sa-east-1", "sa-east-1"}));
+}
+
 TEST(AwsProfileChain, StsRefusalCarriesItsMessageAndTheRoleAndStopsTheChain) {
   ScopedEnv env;
   FakeSts sts;

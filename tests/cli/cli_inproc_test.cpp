@@ -92,5 +92,60 @@ TEST_F(CliInProcess, RestoreOfAnExportWithAnotherKeyIsRefusedLikeImport) {
   EXPECT_TRUE(items(t).empty());
 }
 
+// Per-side credentials (docs/credentials.md, "Two accounts in one process"): each
+// --<side>-profile reaches the clients of that side and no other. Every side gets a profile
+// that does not exist, with its own name, so the first call of that side fails and the one
+// error line names that profile and the place (table, stream, bucket) it was for; the sides
+// not named use the stack's keys and work.
+TEST_F(CliInProcess, PerSideProfilesReachTheirSidesOnStatusIncrementalBackupRedriveAndDeadLetters) {
+  const std::string t = table(), t2 = table(), s = stream();
+  const std::string loc = "us-east-1/" + t, loc2 = "us-east-1/" + t2;
+  struct Case {
+    std::vector<std::string> args;
+    std::string profile, place;
+  };
+  const std::string letters = file("letters.jsonl", "");
+  // A record that can never be applied (not JSON): the Lambda event mode dead-letters it.
+  const std::string event = file(
+      "event.json",
+      R"({"Records":[{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"pk","sequenceNumber":"1",)"
+      R"("data":"bm90IGpzb24=","approximateArrivalTimestamp":1700000000.5},"eventSource":"aws:kinesis",)"
+      R"("eventVersion":"1.0","eventID":"shardId-000000000000:1","eventName":"aws:kinesis:record",)"
+      R"("awsRegion":"us-east-1","eventSourceARN":"arn:aws:kinesis:us-east-1:1:stream/s"}]})");
+  for (const auto& c : std::vector<Case>{
+           {{"status", "--lease-table", loc, "--lease-profile", "no-lease-side"}, "no-lease-side", t},
+           // The stream side reads --primary's description (its stream's ARN) too.
+           {{"status", "--lease-table", loc, "--table-stream", "--primary", loc2, "--stream-profile", "no-stream-side"},
+            "no-stream-side", t2},
+           {{"incremental-backup", "--quiet", "--primary", loc, "s3://dynarep-nobucket/p", "--stream", s, "--primary-profile",
+             "no-primary-side"},
+            "no-primary-side", t},
+           {{"incremental-backup", "--quiet", "--primary", loc, path("backups"), "--stream", s, "--stream-profile",
+             "no-stream-side"},
+            "no-stream-side", s},
+           {{"incremental-backup", "--quiet", "--primary", loc, "s3://dynarep-nobucket/p", "--stream", s, "--s3-profile",
+             "no-s3-side"},
+            "no-s3-side", "dynarep-nobucket"},
+           {{"redrive", letters, "--primary", loc, "--replica", loc2, "--primary-profile", "no-primary-side"},
+            "no-primary-side", t},
+           {{"redrive", letters, "--primary", loc, "--replica", loc2, "--replica-profile", "no-replica-side"},
+            "no-replica-side", t2},
+           {{"redrive", "s3://dynarep-nobucket/dl", "--replica", loc2, "--dead-letter", path("still.jsonl"),
+             "--s3-profile", "no-s3-side"},
+            "no-s3-side", "dynarep-nobucket"},
+           {{"replicate", "--event", event, "--replica", loc2, "--dead-letter", "s3://dynarep-nobucket/dl",
+             "--dead-letter-profile", "no-dead-letter-side"},
+            "no-dead-letter-side", "dynarep-nobucket"},
+       }) {
+    std::string what;
+    for (const auto& a : c.args) what += a + " ";
+    auto r = run_cli(c.args);
+    EXPECT_EQ(r.exit_code, 3) << what << "\n" << r.out << r.err;
+    EXPECT_TRUE(contains(r.err, "profile '" + c.profile + "' not found")) << what << "\n" << r.err;
+    EXPECT_TRUE(contains(r.err, c.place)) << what << "\n" << r.err;
+    EXPECT_EQ(lines(r.err).size(), 1u) << what << "\n" << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace dynarep::cli::testing

@@ -1,8 +1,6 @@
 #include "support/moto.h"
 #include "support/process.h"
 
-#include "support/process.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,14 +13,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <mutex>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
-#include <vector>
-
-extern char** environ;
 
 namespace dynarep::testing {
 namespace {
@@ -55,40 +47,30 @@ bool accepts(int port) {
   return ok;
 }
 
-pid_t g_pid = 0;
+}  // namespace
 
-void stop_moto() {
-  if (g_pid <= 0) return;
-  ::kill(g_pid, SIGTERM);
-  for (int i = 0; i < 50; ++i) {
-    if (::waitpid(g_pid, nullptr, WNOHANG) == g_pid) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(g_pid, SIGKILL);
-  ::waitpid(g_pid, nullptr, 0);
-}
-
-std::string start() {
+MotoServer::MotoServer(const std::map<std::string, std::string>& extra_env) {
   const std::string exe = find_program("moto_server");
-  if (exe.empty()) return "";
+  if (exe.empty()) return;
   const int port = free_port();
-  const std::string log = "/tmp/dynarep-moto-" + std::to_string(::getpid()) + ".log";
+  const std::string log = "/tmp/dynarep-moto-" + std::to_string(::getpid()) + "-" + std::to_string(port) + ".log";
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<std::string> args{exe, "-H", "127.0.0.1", "-p", std::to_string(port)};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int rc = posix_spawn(&g_pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  int rc = spawn_process(pid_, {exe, "-H", "127.0.0.1", "-p", std::to_string(port)}, fa, extra_env);
   posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("moto: cannot start " + exe);
-  std::atexit(stop_moto);
+  if (rc != 0) {
+    pid_ = 0;
+    throw std::runtime_error("moto: cannot start " + exe);
+  }
   for (int i = 0; i < 300; ++i) {  // up to 30 s: the first start imports a lot of Python
-    if (accepts(port)) return "http://127.0.0.1:" + std::to_string(port);
-    if (::waitpid(g_pid, nullptr, WNOHANG) == g_pid) {
-      g_pid = 0;
+    if (accepts(port)) {
+      url_ = "http://127.0.0.1:" + std::to_string(port);
+      return;
+    }
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = 0;
       throw std::runtime_error("moto_server exited at start; see " + log);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -96,13 +78,21 @@ std::string start() {
   throw std::runtime_error("moto_server did not listen on port " + std::to_string(port) + " within 30 s; see " + log);
 }
 
-}  // namespace
+MotoServer::~MotoServer() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 50; ++i) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+}
 
 const std::string& moto_endpoint() {
-  static std::once_flag once;
-  static std::string url;
-  std::call_once(once, [] { url = start(); });
-  return url;
+  // Destroyed (stopped) at exit, after the tests.
+  static MotoServer shared;
+  return shared.url();
 }
 
 }  // namespace dynarep::testing
