@@ -29,7 +29,7 @@ std::unique_ptr<backup::Storage> storage_for(const std::string& s3_endpoint, con
                                              Io& io) {
   if (creds.empty()) return std::make_unique<backup::Storage>(s3_endpoint, &io.in, &io.out);
   return std::make_unique<backup::Storage>(
-      std::make_shared<s3::Client>(s3::Client::for_region(aws::default_region(), s3_endpoint, {}, creds)), &io.in,
+      std::make_shared<s3::Client>(s3::Client::connect(aws::default_region(), s3_endpoint, {}, creds)), &io.in,
       &io.out);
 }
 

@@ -25,7 +25,7 @@ std::shared_ptr<dynamodb::Client> client_for(const aws::Endpoint& endpoint) {
   // Two accounts at one endpoint (a primary in A, a replica in B, both us-east-1) are two clients.
   auto& c = clients[endpoint.url + "|" + endpoint.region + "|" + endpoint.credentials.profile + "|" +
                     endpoint.credentials.role_arn];
-  if (!c) c = dynamodb::Client::for_endpoint(endpoint);
+  if (!c) c = dynamodb::Client::connect(endpoint);
   return c;
 }
 

@@ -516,7 +516,7 @@ class RedriveCommand final : public Command {
     if (from_s3) {
       auto loc = aws::parse_object_location(source_);
       if (!loc.ok()) return usage_error(io, name(), loc.error().describe());
-      auto client = s3::Client::for_region(aws::default_region(), s3_endpoint_);
+      auto client = s3::Client::connect(aws::default_region(), s3_endpoint_);
       lines = replicate::read_dead_letter_objects(client, loc->bucket, loc->key);
     } else {
       lines = replicate::read_dead_letter_file(source_);

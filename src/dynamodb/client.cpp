@@ -328,7 +328,7 @@ class BatchBackoff {
 
 Client::Client(std::shared_ptr<aws::AwsClient> aws, Clock& clock) : aws_(std::move(aws)), clock_(clock) {}
 
-std::shared_ptr<Client> Client::for_endpoint(const aws::Endpoint& endpoint) {
+std::shared_ptr<Client> Client::connect(const aws::Endpoint& endpoint) {
   auto aws = std::make_shared<aws::AwsClient>(endpoint,
                                               aws::credentials_for(endpoint.credentials, SystemClock::instance()));
   return std::make_shared<Client>(std::move(aws));
