@@ -57,7 +57,7 @@ long num(const std::string& name, long fallback) { return std::stol(arg(name, st
 }
 
 std::shared_ptr<dynamodb::Client> ddb() {
-  return dynamodb::Client::for_endpoint(aws::resolve_endpoint(aws::Service::kDynamoDB, aws::default_region()));
+  return dynamodb::Client::connect(aws::resolve_endpoint(aws::Service::kDynamoDB, aws::default_region()));
 }
 
 model::Item key(const std::string& id) {

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   publishing.stream = where.name;
 
   writer::ReplicatedTableConfig config;
-  config.write = {dynamodb::Client::for_endpoint(location->endpoint), location->table};
+  config.write = {dynamodb::Client::connect(location->endpoint), location->table};
   config.publisher = std::make_shared<writer::StreamPublisher>(std::move(kinesis).value(), publishing);
   auto table = writer::ReplicatedTable::open(std::move(config));
   if (!table.ok()) {

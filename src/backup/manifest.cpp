@@ -304,12 +304,6 @@ Result<model::KeySchema> parse_key_spec(std::string_view text) {
   return k;
 }
 
-std::string key_spec(const model::KeySchema& k) {
-  std::string s = k.hash_name + ":" + type_letter(k.hash_type);
-  if (k.has_range()) s += "," + k.range_name + ":" + type_letter(k.range_type);
-  return s;
-}
-
 std::string format_time(system_clock::time_point t) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;

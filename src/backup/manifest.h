@@ -69,9 +69,9 @@ std::string to_json(const Manifest& manifest);
 // `where` names the manifest in errors ("s3://b/p/j/manifest.json").
 Result<Manifest> parse_manifest(std::string_view json, std::string_view where);
 
-// Key schema as "id:S" or "id:S,ts:N" (the --key option), and back.
+// Key schema from "id:S" or "id:S,ts:N" (the --key option). Key schemas are printed by
+// model::describe_key_schema ("id (S), ts (N)") only.
 Result<model::KeySchema> parse_key_spec(std::string_view text);
-std::string key_spec(const model::KeySchema& schema);
 
 // ISO 8601 UTC with milliseconds: "2024-05-01T12:00:00.123Z".
 std::string format_time(std::chrono::system_clock::time_point t);

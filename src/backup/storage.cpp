@@ -164,7 +164,7 @@ Result<s3::Client*> Storage::s3() {
   std::lock_guard lock(mu_);
   if (!client_) {
     try {
-      client_ = std::make_shared<s3::Client>(s3::Client::for_region(aws::default_region(), endpoint_));
+      client_ = std::make_shared<s3::Client>(s3::Client::connect(aws::default_region(), endpoint_));
     } catch (const std::exception& e) {
       return fatal(fmt::format("cannot set up the S3 client: {}", e.what()));
     }

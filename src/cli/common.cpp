@@ -27,7 +27,7 @@ std::shared_ptr<dynamodb::Client> client_for(const aws::Endpoint& endpoint) {
   // Two accounts at one endpoint (a primary in A, a replica in B, both us-east-1) are two clients.
   auto& c = clients[endpoint.url + "|" + endpoint.region + "|" + endpoint.credentials.profile + "|" +
                     endpoint.credentials.role_arn];
-  if (!c) c = dynamodb::Client::for_endpoint(endpoint);
+  if (!c) c = dynamodb::Client::connect(endpoint);
   return c;
 }
 
@@ -68,7 +68,7 @@ std::unique_ptr<backup::Storage> storage_for(const std::string& s3_endpoint, con
                                              Io& io) {
   if (credentials.empty()) return std::make_unique<backup::Storage>(s3_endpoint, &io.in, &io.out);
   return std::make_unique<backup::Storage>(
-      std::make_shared<s3::Client>(s3::Client::for_region(aws::default_region(), s3_endpoint, {}, credentials)),
+      std::make_shared<s3::Client>(s3::Client::connect(aws::default_region(), s3_endpoint, {}, credentials)),
       &io.in, &io.out);
 }
 

@@ -16,15 +16,12 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "aws/client.h"
 #include "aws/credentials.h"
@@ -34,7 +31,7 @@
 #include "kinesis/client.h"
 #include "lease/sync_point.h"
 #include "lease/worker.h"
-#include "lease/lease_store.h"
+#include "replicate/daemon.h"
 #include "replicate/dead_letter.h"
 #include "core/json_writer.h"
 #include "s3/client.h"
@@ -302,30 +299,18 @@ class ReplicateCommand final : public Command {
   }
 
   // --fence: sets s_.fence_table when replica writes are to be fenced on the lease item, and
-  // says which protection is in force (docs/replication.md, "Lease handover").
+  // says which protection is in force (replicate::choose_fence).
   Result<std::string> choose_fence(const std::shared_ptr<dynamodb::Client>& lease_db, const std::string& lease_table) {
     s_.fence_table.clear();
-    if (fence_ == "deadline") return std::string("write deadline only (--fence deadline)");
+    const auto mode = fence_ == "deadline"   ? replicate::FenceMode::kDeadline
+                      : fence_ == "transact" ? replicate::FenceMode::kTransact
+                                             : replicate::FenceMode::kAuto;
+    // Opened in every mode (make_replicator opens it next anyway, with the same error).
     auto replica = open_table(s_.replica, s_.endpoint, s_.replica_creds);  // clients are shared per endpoint
     if (!replica.ok()) return usage(replica.error().describe());
-    if (replica->client.get() != lease_db.get()) {
-      if (fence_ == "transact") {
-        return usage(fmt::format("--fence transact needs the lease table beside the replica {} (same endpoint): "
-                                 "--lease-table <replica's region>/{}",
-                                 s_.replica, lease_table));
-      }
-      return std::string("write deadline only (the lease table is not beside the replica)");
-    }
-    DR_TRY(lease::DynamoLeaseStore(*lease_db, lease_table).ensure_table());
-    DR_ASSIGN(bool supported, replicate::transactions_supported(*lease_db, lease_table));
-    if (!supported) {
-      if (fence_ == "transact") {
-        return usage(fmt::format("--fence transact: the endpoint of {} has no TransactWriteItems", s_.replica));
-      }
-      return std::string("write deadline only (the endpoint has no TransactWriteItems)");
-    }
-    s_.fence_table = lease_table;
-    return fmt::format("TransactWriteItems on lease table {}", lease_table);
+    DR_ASSIGN(auto fence, replicate::choose_fence(mode, *replica->client, s_.replica, *lease_db, lease_table));
+    s_.fence_table = fence.fence_table;
+    return fence.description;
   }
 
   int run_daemon(Io& io) {
@@ -379,83 +364,25 @@ class ReplicateCommand final : public Command {
     auto rep = make_replicator(s_, metrics);
     if (!rep.ok()) return fail(io, rep.error());
 
-    replicate::ReplicationProcessor processor(**rep);
-    lease::Worker worker(*cfg, std::move(opened->source), *lease_db, processor, SystemClock::instance());
-    const replicate::ReplicatorOptions& ro = (*rep)->options();
-
-    auto body = [&]() {
-      std::string out;
-      metrics->render(out);
-      replicate::render_worker_metrics(out, worker);
-      bool headers = true;
-      auto add = [&](std::string_view label, const aws::AwsClient* c) {
-        if (c == nullptr) return;
-        replicate::render_aws_metrics(out, label, c->stats(), headers);
-        headers = false;
-      };
-      add("primary", ro.primary ? &ro.primary->aws() : nullptr);
-      if (ro.replica.get() != ro.primary.get()) add("replica", &ro.replica->aws());
-      add(opened->dynamodb_stream ? "streams" : "kinesis", opened->aws.get());
-      if (lease_db.get() != ro.primary.get() && lease_db.get() != ro.replica.get()) add("leases", &lease_db->aws());
-      return out;
-    };
-    std::unique_ptr<replicate::MetricsServer> server;
-    if (metrics_port_ >= 0) {
-      auto srv = replicate::MetricsServer::start(metrics_bind_, metrics_port_, body, [&] { return worker.not_ready(); });
-      if (!srv.ok()) return report(io, name(), srv.error());
-      server = std::move(srv).value();
-      spdlog::info("metrics on http://{}:{}/metrics", metrics_bind_, server->port());
-    }
-
-    spdlog::info("replicating {} -> {} from stream {} as worker {} (lease fence: {}; dead letters: {}{}{})",
-                 s_.primary, s_.replica, opened->name, worker.worker_id(), *fence,
-                 ro.dead_letters ? ro.dead_letters->describe() : "stderr only",
-                 ro.reread ? ", re-reading images" : "",
-                 ro.turnover ? fmt::format(", turnover {} {}", s_.turnover_role, s_.turnover_at) : "");
-
+    replicate::DaemonOptions d;
+    d.worker = std::move(*cfg);
+    d.source = std::move(opened->source);
+    d.lease_db = lease_db;
+    d.replicator = std::move(rep).value();
+    d.metrics = std::move(metrics);
+    d.metrics_port = metrics_port_;
+    d.metrics_bind = metrics_bind_;
+    d.log_interval = *log_every;
+    d.primary_display = s_.primary;
+    d.replica_display = s_.replica;
+    d.fence_description = *fence;
+    d.turnover_description = fmt::format("{} {}", s_.turnover_role, s_.turnover_at);
+    d.dynamodb_stream = opened->dynamodb_stream;
+    d.stream_aws = opened->aws;
+    d.watchdog_exit_code = kExitFailure;
     StopSignals signals;
-    std::atomic<bool> done{false};
-    std::mutex mu;
-    std::condition_variable cv;
-    // Periodic throughput line, and a watchdog for a graceful stop that does not finish.
-    std::thread reporter([&] {
-      auto last = std::chrono::steady_clock::now();
-      int64_t last_applied = 0;
-      std::optional<std::chrono::steady_clock::time_point> stop_seen;
-      std::unique_lock lock(mu);
-      while (!done.load()) {
-        cv.wait_for(lock, 200ms);
-        auto now = std::chrono::steady_clock::now();
-        if (g_stop.load() && !stop_seen) stop_seen = now;
-        if (stop_seen && now - *stop_seen > cfg->shutdown_timeout + 30s) {
-          spdlog::error("graceful stop did not finish in time; exiting without releasing leases");
-          std::_Exit(kExitFailure);
-        }
-        if (now - last < *log_every) continue;
-        int64_t applied = metrics->applied.load();
-        double secs = std::chrono::duration<double>(now - last).count();
-        int64_t behind = 0;
-        auto shards = worker.shard_status();
-        for (const auto& sh : shards) behind = std::max(behind, sh.millis_behind_latest);
-        spdlog::info("replicated {} records ({:.0f}/s); puts {}, deletes {}, dead letters {}, skipped {}; "
-                     "shards {}, max behind {} ms; lag p50 <= {}s p99 <= {}s",
-                     applied - last_applied, static_cast<double>(applied - last_applied) / secs, metrics->puts.load(),
-                     metrics->deletes.load(), metrics->dead_lettered.load(), metrics->skipped.load(), shards.size(),
-                     behind, metrics->lag.quantile_bound(0.5), metrics->lag.quantile_bound(0.99));
-        last = now;
-        last_applied = applied;
-      }
-    });
-    Status st = worker.run(g_stop);
-    {
-      std::lock_guard lock(mu);
-      done.store(true);
-    }
-    cv.notify_all();
-    reporter.join();
-    server.reset();
+    Status st = replicate::run_daemon(std::move(d), g_stop);
     if (!st.ok()) return report(io, name(), st.error());
-    spdlog::info("stopped: {} records applied, {} dead-lettered", metrics->applied.load(), metrics->dead_lettered.load());
     return kExitOk;
   }
 
@@ -523,7 +450,7 @@ class RedriveCommand final : public Command {
     if (from_s3) {
       auto loc = aws::parse_object_location(source_);
       if (!loc.ok()) return usage_error(io, name(), loc.error().describe());
-      auto client = s3::Client::for_region(aws::default_region(), s3_endpoint_, {}, s3_creds_);
+      auto client = s3::Client::connect(aws::default_region(), s3_endpoint_, {}, s3_creds_);
       lines = replicate::read_dead_letter_objects(client, loc->bucket, loc->key);
     } else {
       lines = replicate::read_dead_letter_file(source_);

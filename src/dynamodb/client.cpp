@@ -11,6 +11,7 @@
 #include "aws/credentials.h"
 #include "core/json_writer.h"
 #include "dynamodb/detail/batch_backoff.h"
+#include "dynamodb/table_load.h"
 
 namespace dynarep::dynamodb {
 namespace {
@@ -258,13 +259,6 @@ double consumed_units(simdjson::dom::element root, const char* kind) {
 double read_units(simdjson::dom::element root) { return consumed_units(root, "ReadCapacityUnits"); }
 double write_units(simdjson::dom::element root) { return consumed_units(root, "WriteCapacityUnits"); }
 
-Result<model::Type> key_type(std::string_view tag) {
-  if (tag == "S") return model::Type::kS;
-  if (tag == "N") return model::Type::kN;
-  if (tag == "B") return model::Type::kB;
-  return invalid_input(fmt::format("key attribute type '{}' is not S, N or B", tag));
-}
-
 Result<TableDescription> parse_table(simdjson::dom::element table) {
   TableDescription d;
   std::string_view sv;
@@ -285,36 +279,13 @@ Result<TableDescription> parse_table(simdjson::dom::element table) {
   } else {
     d.billing_mode = "PROVISIONED";
   }
-  // Key schema: names from KeySchema, types from AttributeDefinitions.
-  simdjson::dom::array defs;
-  simdjson::dom::array keys;
-  if (table["AttributeDefinitions"].get(defs) || table["KeySchema"].get(keys)) {
-    return malformed_response("DescribeTable", "no KeySchema/AttributeDefinitions");
-  }
-  auto type_of = [&](std::string_view name) -> Result<model::Type> {
-    for (auto def : defs) {
-      std::string_view an, at;
-      if (!def["AttributeName"].get(an) && an == name && !def["AttributeType"].get(at)) {
-        return key_type(at);
-      }
-    }
-    return malformed_response("DescribeTable", fmt::format("no type for key attribute {}", name));
-  };
-  for (auto k : keys) {
-    std::string_view name, kind;
-    if (k["AttributeName"].get(name) || k["KeyType"].get(kind)) {
-      return malformed_response("DescribeTable", "bad KeySchema entry");
-    }
-    DR_ASSIGN(model::Type t, type_of(name));
-    if (kind == "HASH") {
-      d.key_schema.hash_name = std::string(name);
-      d.key_schema.hash_type = t;
-    } else {
-      d.key_schema.range_name = std::string(name);
-      d.key_schema.range_type = t;
-    }
-  }
   d.raw = simdjson::minify(table);
+  // The key schema is read by the one parser of table descriptions (table_load.h), the same
+  // that reads export and backup description lines. DescribeTable is called once or twice per
+  // command, so parsing its Table a second time costs nothing that matters.
+  auto key = key_schema_from_description(d.raw);
+  if (!key.ok()) return malformed_response("DescribeTable", key.error().message);
+  d.key_schema = std::move(key).value();
   return d;
 }
 
@@ -322,7 +293,7 @@ Result<TableDescription> parse_table(simdjson::dom::element table) {
 
 Client::Client(std::shared_ptr<aws::AwsClient> aws, Clock& clock) : aws_(std::move(aws)), clock_(clock) {}
 
-std::shared_ptr<Client> Client::for_endpoint(const aws::Endpoint& endpoint) {
+std::shared_ptr<Client> Client::connect(const aws::Endpoint& endpoint) {
   auto aws = std::make_shared<aws::AwsClient>(endpoint,
                                               aws::credentials_for(endpoint.credentials, SystemClock::instance()));
   return std::make_shared<Client>(std::move(aws));

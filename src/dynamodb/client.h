@@ -150,7 +150,7 @@ class Client {
  public:
   explicit Client(std::shared_ptr<aws::AwsClient> aws, Clock& clock = SystemClock::instance());
   // A client for the endpoint of a table location, with the default credentials chain.
-  static std::shared_ptr<Client> for_endpoint(const aws::Endpoint& endpoint);
+  static std::shared_ptr<Client> connect(const aws::Endpoint& endpoint);
 
   Result<std::vector<std::string>> list_tables();
   Result<TableDescription> describe_table(const std::string& table);

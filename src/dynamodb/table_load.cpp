@@ -19,17 +19,21 @@ Result<model::KeySchema> key_schema_from_description(std::string_view json) {
   if (doc["AttributeDefinitions"].get_array().get(defs)) {
     return invalid_input("table description has no AttributeDefinitions");
   }
+  // Key attributes are S, N or B; other definitions (an index's, say) cannot be key types.
   std::map<std::string, model::Type, std::less<>> types;
   for (auto d : defs) {
     std::string_view name, type;
     if (d["AttributeName"].get_string().get(name) || d["AttributeType"].get_string().get(type)) continue;
     model::Type t;
-    if (model::type_from_tag(type, &t)) types[std::string(name)] = t;
+    if (model::type_from_tag(type, &t) && (t == model::Type::kS || t == model::Type::kN || t == model::Type::kB)) {
+      types[std::string(name)] = t;
+    }
   }
   model::KeySchema k;
   for (auto e : ks) {
     std::string_view name, kt;
-    if (e["AttributeName"].get_string().get(name) || e["KeyType"].get_string().get(kt)) {
+    if (e["AttributeName"].get_string().get(name) || e["KeyType"].get_string().get(kt) ||
+        (kt != "HASH" && kt != "RANGE")) {
       return invalid_input("table description has a malformed KeySchema entry");
     }
     auto it = types.find(name);
@@ -39,7 +43,7 @@ Result<model::KeySchema> key_schema_from_description(std::string_view json) {
     if (kt == "HASH") {
       k.hash_name = std::string(name);
       k.hash_type = it->second;
-    } else if (kt == "RANGE") {
+    } else {
       k.range_name = std::string(name);
       k.range_type = it->second;
     }

@@ -276,13 +276,6 @@ void LeaseCoordinator::drop(const std::string& shard) {
 
 bool LeaseCoordinator::holds(const std::string& shard) const { return find(shard) != nullptr; }
 
-std::optional<Lease> LeaseCoordinator::held_lease(const std::string& shard) const {
-  auto h = find(shard);
-  if (!h) return std::nullopt;
-  std::lock_guard wl(h->write_mu);
-  return h->lease;
-}
-
 std::vector<std::string> LeaseCoordinator::held_shards() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;

@@ -94,8 +94,6 @@ class LeaseCoordinator {
   void drop(const std::string& shard);
 
   [[nodiscard]] bool holds(const std::string& shard) const;
-  // A held lease's latest known state.
-  [[nodiscard]] std::optional<Lease> held_lease(const std::string& shard) const;
   [[nodiscard]] std::vector<std::string> held_shards() const;
   // A flag set when the held lease `shard` is lost (for its consumer to watch); null if not held.
   [[nodiscard]] std::shared_ptr<const std::atomic<bool>> lost_flag(const std::string& shard) const;

@@ -216,7 +216,7 @@ Result<std::unique_ptr<DeadLetterSink>> open_dead_letter_sink(std::string_view s
   if (spec.empty()) return std::unique_ptr<DeadLetterSink>(std::make_unique<LogDeadLetterSink>());
   if (spec.rfind("s3://", 0) == 0) {
     DR_ASSIGN(aws::ObjectLocation loc, aws::parse_object_location(spec));
-    auto client = std::make_shared<s3::Client>(s3::Client::for_region(region, s3_endpoint, {}, credentials));
+    auto client = std::make_shared<s3::Client>(s3::Client::connect(region, s3_endpoint, {}, credentials));
     return std::unique_ptr<DeadLetterSink>(std::make_unique<S3DeadLetterSink>(client, loc.bucket, loc.key));
   }
   if (spec == "-") return invalid_input("--dead-letter: give a directory or s3://bucket/prefix, not -");

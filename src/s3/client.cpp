@@ -150,7 +150,7 @@ Client::Client(std::shared_ptr<aws::AwsClient> aws, ClientOptions options)
   options_.read_window = std::max<std::uint64_t>(options_.read_window, 64 * 1024);
 }
 
-Client Client::for_region(const std::string& region, const std::string& endpoint_flag, ClientOptions options,
+Client Client::connect(const std::string& region, const std::string& endpoint_flag, ClientOptions options,
                           const aws::CredentialsSpec& credentials) {
   aws::Endpoint endpoint = aws::resolve_endpoint(aws::Service::kS3, region, endpoint_flag);
   endpoint.credentials = credentials;

@@ -196,8 +196,8 @@ class Client {
 
   // For `region`, with the endpoint overrides (--endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)
   // and the default credentials chain, or aws::credentials_for(credentials) (--s3-profile).
-  static Client for_region(const std::string& region, const std::string& endpoint_flag = "",
-                           ClientOptions options = {}, const aws::CredentialsSpec& credentials = {});
+  static Client connect(const std::string& region, const std::string& endpoint_flag = "",
+                        ClientOptions options = {}, const aws::CredentialsSpec& credentials = {});
 
   // --- Buckets
   // With a LocationConstraint when the client's region is not us-east-1.

@@ -73,8 +73,8 @@ class BackupStackTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dynarep::testing::local_stack();
-    db_ = dynamodb::Client::for_endpoint(aws::resolve_endpoint(aws::Service::kDynamoDB, "us-east-1"));
-    s3_ = std::make_shared<s3::Client>(s3::Client::for_region("us-east-1"));
+    db_ = dynamodb::Client::connect(aws::resolve_endpoint(aws::Service::kDynamoDB, "us-east-1"));
+    s3_ = std::make_shared<s3::Client>(s3::Client::connect("us-east-1"));
     bucket_ = dynarep::testing::unique_name("dr-backup");
     auto st = s3_->create_bucket(bucket_);
     ASSERT_TRUE(st.ok()) << st.error().describe();

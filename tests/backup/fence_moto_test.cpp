@@ -34,7 +34,7 @@ class IncrementalFenceMotoTest : public ::testing::Test {
     const std::string& url = dynarep::testing::moto_endpoint();
     if (url.empty()) GTEST_SKIP() << "moto_server is not installed (scripts/setup.sh installs it with pip)";
     db_ = repltest::ddb(url);
-    s3_ = std::make_shared<s3::Client>(s3::Client::for_region("us-east-1", url));
+    s3_ = std::make_shared<s3::Client>(s3::Client::connect("us-east-1", url));
     bucket_ = dynarep::testing::unique_name("dr-fence");
     auto made = s3_->create_bucket(bucket_);
     ASSERT_TRUE(made.ok()) << made.error().describe();

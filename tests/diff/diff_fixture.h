@@ -63,7 +63,7 @@ class DiffStackTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dynarep::testing::local_stack();
-    client_ = dynamodb::Client::for_endpoint(aws::resolve_endpoint(aws::Service::kDynamoDB, "us-east-1"));
+    client_ = dynamodb::Client::connect(aws::resolve_endpoint(aws::Service::kDynamoDB, "us-east-1"));
   }
   void TearDown() override {
     for (const auto& t : created_) client_->delete_table(t).ignore_error();  // best effort cleanup

@@ -111,7 +111,7 @@ TEST_F(RedriveTest, LettersInS3AreRedriven) {
   const std::string event_file = dir_ + "/event.json";
   std::ofstream(event_file) << kinesis_event({{stream::make_keys_only_record(key("s3bad"), Event::kInsert, "us-east-1"), 5}});
   const std::string bucket = testing::unique_name("dlb");
-  s3::Client s3c = s3::Client::for_region("us-east-1", stack.s3);
+  s3::Client s3c = s3::Client::connect("us-east-1", stack.s3);
   ASSERT_TRUE(s3c.create_bucket(bucket).ok());
   auto rep = testing::run_dynarep({"replicate", "--primary", "us-east-1/" + primary_, "--replica", "us-east-1/" + replica_,
                                    "--event", event_file, "--dead-letter", "s3://" + bucket + "/dead", "--s3-endpoint",

@@ -377,7 +377,7 @@ TEST_F(ReplicatorStackTest, IntermediaryFourHundredsAreRetriedNeverDeadLettered)
 
 TEST_F(ReplicatorStackTest, DeadLettersToS3) {
   const auto& stack = testing::local_stack();
-  auto s3c = std::make_shared<s3::Client>(s3::Client::for_region("us-east-1", stack.s3));
+  auto s3c = std::make_shared<s3::Client>(s3::Client::connect("us-east-1", stack.s3));
   std::string bucket = testing::unique_name("dl");
   ASSERT_TRUE(s3c->create_bucket(bucket).ok());
   auto o = options();

@@ -15,7 +15,7 @@ namespace dynarep::s3::testing {
 // The client a user would get: endpoint from AWS_ENDPOINT_URL_S3, credentials from the chain.
 inline Client stack_client(ClientOptions options = {}) {
   dynarep::testing::local_stack();
-  return Client::for_region("us-east-1", "", options);
+  return Client::connect("us-east-1", "", options);
 }
 
 inline std::string random_body(std::size_t n, unsigned seed) {

@@ -54,7 +54,7 @@ TEST_F(CredentialsStackTest, VerboseTableCommands) {
 // a session token whatever the secret; another key gets InvalidAccessKeyId.
 TEST_F(CredentialsStackTest, VerboseS3Calls) {
   const std::string bucket = unique_name("dr-security");
-  Status made = s3::Client::for_region("us-east-1", "").create_bucket(bucket);
+  Status made = s3::Client::connect("us-east-1", "").create_bucket(bucket);
   ASSERT_TRUE(made.ok()) << made.error().describe();
   auto env = credential_env();
   env["AWS_ACCESS_KEY_ID"] = "S3RVER";
