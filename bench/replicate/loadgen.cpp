@@ -3,7 +3,7 @@
 //
 //   replicate_loadgen setup   --primary P --replica R [--scratch X] --stream S --shards N
 //   replicate_loadgen preload --primary P --stream S --count N [--size B] [--threads T]
-//   replicate_loadgen catchup --metrics URL --count N [--timeout-s S]
+//   replicate_loadgen catchup --metrics URL --count N [--timeout-s S] [--cpu NAME=PID,NAME=PID...]
 //   replicate_loadgen raw     --primary P --scratch X --count N [--parallel P]
 //   replicate_loadgen steady  --primary P --replica R --stream S --rate W --seconds D [--writers T]
 //
@@ -12,12 +12,16 @@
 // (BatchGetItem of 100 + BatchWriteItem of 25, `parallel` at once): the same work the replicator
 // does for KEYS_ONLY records, without Kinesis or leases.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -153,12 +157,41 @@ double metric(const std::string& text, const std::string& prefix) {
   return std::stod(text.substr(p + prefix.size()));
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc/PID/stat (utime and stime,
+// fields 14 and 15, in clock ticks); -1 when it cannot be read.
+double cpu_seconds(const std::string& pid) {
+  std::ifstream f("/proc/" + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 // Times the worker from its first GetRecords call (leases taken, iterators got: start-up
-// excluded) to the moment `count` records are applied, polling its metrics every 10 ms.
+// excluded) to the moment `count` records are applied, polling its metrics every 10 ms. With
+// --cpu worker=PID,dynalite=PID,...: the CPU each process used over the same window (the worker's
+// also per record), to see which one the time goes to.
 int catchup() {
   const std::string url = arg("metrics");
   const long count = num("count", 10000);
   const long timeout = num("timeout-s", 600);
+  std::vector<std::pair<std::string, std::string>> procs;  // name, pid
+  if (g_args.count("cpu") != 0) {
+    std::istringstream list(g_args["cpu"]);
+    std::string entry;
+    while (std::getline(list, entry, ',')) {
+      auto eq = entry.find('=');
+      if (eq != std::string::npos) procs.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+  }
+  std::vector<double> cpu_at_first(procs.size(), 0);
   http::Client c;
   http::Request req;
   req.url = url;
@@ -176,6 +209,7 @@ int catchup() {
           return 3;
         }
         first = now;
+        for (size_t i = 0; i < procs.size(); ++i) cpu_at_first[i] = cpu_seconds(procs[i].second);
       }
       if (first && applied >= static_cast<double>(count)) {
         double s = std::chrono::duration<double>(now - *first).count();
@@ -183,6 +217,16 @@ int catchup() {
         std::cout << fmt::format("catchup: {} records applied in {:.2f} s from the first GetRecords: {:.0f} records/s\n",
                                  static_cast<long>(applied), s, rate);
         std::cout << fmt::format("RESULT catchup_records_per_s {:.0f}\n", rate);
+        for (size_t i = 0; i < procs.size(); ++i) {
+          const double used = cpu_seconds(procs[i].second) - cpu_at_first[i];
+          std::cout << fmt::format("catchup: {} (pid {}) used {:.2f} s of CPU = {:.0f}% of one core", procs[i].first,
+                                   procs[i].second, used, 100 * used / s);
+          if (procs[i].first == "worker") {
+            std::cout << fmt::format(", {:.0f} us per record", 1e6 * used / applied);
+            std::cout << fmt::format("\nRESULT catchup_cpu_us_per_record {:.0f}", 1e6 * used / applied);
+          }
+          std::cout << "\n";
+        }
         return 0;
       }
     }

@@ -74,6 +74,55 @@ kinesis::StartingPosition position_for(const Lease& lease, const Config& cfg) {
   return kinesis::StartingPosition::trim_horizon();
 }
 
+// The next GetRecords of one shard, read on its own thread while the consumer processes and
+// checkpoints the batch before it (Config::prefetch), so reading and applying overlap. The call
+// is issued no earlier than `not_before` (the shard's call interval) and only while the lease
+// is held; one read per Prefetch, so one in flight per shard and at most two pages per shard
+// in memory (the batch in hand and this one). The destructor cancels a read not yet issued and
+// joins one in flight: nothing outlives the consumer's run().
+class Prefetch {
+ public:
+  struct Read {
+    Result<kinesis::GetRecordsResult> result;
+    SteadyTime issued;  // when the call was made: the next one waits min_get_records_interval from here
+  };
+
+  Prefetch(Clock& clock, SteadyTime not_before, const std::atomic<bool>& lost,
+           std::function<Result<kinesis::GetRecordsResult>()> read)
+      : thread_([this, &clock, not_before, &lost, read = std::move(read)] {
+          for (;;) {
+            if (cancel_.load() || lost.load()) return;
+            auto now = clock.steady_now();
+            if (now >= not_before) break;
+            clock.sleep_for(std::min<Clock::Duration>(not_before - now, 20ms));
+          }
+          auto issued = clock.steady_now();
+          auto r = read();
+          std::lock_guard lock(mu_);
+          read_.emplace(Read{std::move(r), issued});
+        }) {}
+  ~Prefetch() {
+    cancel_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  Prefetch(const Prefetch&) = delete;
+  Prefetch& operator=(const Prefetch&) = delete;
+
+  // The page (or the call's error), once the read returned; nullopt when it was never issued
+  // (the lease was lost first).
+  std::optional<Read> take() {
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    return std::move(read_);
+  }
+
+ private:
+  std::atomic<bool> cancel_{false};
+  std::mutex mu_;
+  std::optional<Read> read_;
+  std::thread thread_;  // last: started once the members above exist
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -136,6 +185,11 @@ class Worker::Consumer {
     if (lease_.has_sequence_checkpoint()) last_done_ = kinesis::SequenceNumber(lease_.checkpoint);
     std::optional<kinesis::ShardIterator> it;
     std::optional<SteadyTime> last_call;
+    // The next page in flight (Config::prefetch). Declared here so that every return below
+    // discards it and joins its thread: a page read ahead is never processed by a consumer that
+    // did not checkpoint the batch before it (lost lease, stop, failure, shard end); the next
+    // owner (or the next iterator) reads it again from the checkpoint.
+    std::unique_ptr<Prefetch> ahead;
 
     for (;;) {
       if (lost()) return Outcome::kLost;
@@ -167,17 +221,27 @@ class Worker::Consumer {
         }
         it = std::move(r).value();
       }
-      if (last_call) {
-        auto next_allowed = *last_call + w_.config_.min_get_records_interval;
-        auto now = w_.clock_.steady_now();
-        if (now < next_allowed &&
-            !nap(std::chrono::duration_cast<std::chrono::milliseconds>(next_allowed - now) + 1ms, true)) {
-          continue;
-        }
+      // The page read ahead while the batch before it was processed and checkpointed; it is
+      // taken only here, after that checkpoint, and handled as if read now.
+      std::optional<Prefetch::Read> read;
+      if (ahead) {
+        read = ahead->take();
+        ahead.reset();
       }
-      last_call = w_.clock_.steady_now();
-      w_.counters_->get_records_calls++;
-      auto r = w_.source_->get_records(*it, w_.config_.max_records);
+      if (!read) {
+        if (last_call) {
+          auto next_allowed = *last_call + w_.config_.min_get_records_interval;
+          auto now = w_.clock_.steady_now();
+          if (now < next_allowed &&
+              !nap(std::chrono::duration_cast<std::chrono::milliseconds>(next_allowed - now) + 1ms, true)) {
+            continue;
+          }
+        }
+        auto issued = w_.clock_.steady_now();
+        read.emplace(Prefetch::Read{get_records(*it), issued});
+      }
+      last_call = read->issued;
+      Result<kinesis::GetRecordsResult>& r = read->result;
       if (!r.ok()) {
         w_.counters_->get_records_errors++;
         if (w_.source_->is_trimmed(r.error())) {
@@ -221,6 +285,12 @@ class Worker::Consumer {
       });
       if (n > 0) {
         sync::hit(sync::kAfterGetRecords, shard);
+        if (w_.config_.prefetch && !page.shard_ended()) {
+          // The interval counts from this page's call: Kinesis allows 5 GetRecords a second per
+          // shard (DynamoDB Streams throttles alike), prefetch or not.
+          ahead = std::make_unique<Prefetch>(w_.clock_, *last_call + w_.config_.min_get_records_interval, *lost_,
+                                             [this, next = *page.next_iterator] { return get_records(next); });
+        }
         ShardBatch batch{shard,
                          std::move(page.records),
                          page.millis_behind_latest,
@@ -242,6 +312,12 @@ class Worker::Consumer {
       it = std::move(page.next_iterator);
       if (n == 0 && !nap(w_.config_.idle_poll, true)) continue;
     }
+  }
+
+  // One GetRecords call at `it` (from this thread or a Prefetch's).
+  Result<kinesis::GetRecordsResult> get_records(const kinesis::ShardIterator& it) {
+    w_.counters_->get_records_calls++;
+    return w_.source_->get_records(it, w_.config_.max_records);
   }
 
   // The position (checkpoint, or the last record processed) is older than the stream keeps:
