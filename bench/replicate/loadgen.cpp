@@ -4,7 +4,7 @@
 //   replicate_loadgen setup   --primary P --replica R [--scratch X] --stream S --shards N
 //   replicate_loadgen preload --primary P --stream S --count N [--size B] [--threads T]
 //   replicate_loadgen catchup --metrics URL --count N [--timeout-s S] [--cpu NAME=PID,NAME=PID...]
-//   replicate_loadgen raw     --primary P --scratch X --count N [--parallel P]
+//   replicate_loadgen raw     --primary P --scratch X --count N [--parallel P] [--cpu NAME=PID,...]
 //   replicate_loadgen steady  --primary P --replica R --stream S --rate W --seconds D [--writers T]
 //
 // Items are {"id":{"S":"<prefix>-<n>"},"pad":{"S":<size bytes>}}; preload writes ids
@@ -174,24 +174,50 @@ double cpu_seconds(const std::string& pid) {
   return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-// Times the worker from its first GetRecords call (leases taken, iterators got: start-up
-// excluded) to the moment `count` records are applied, polling its metrics every 10 ms. With
-// --cpu worker=PID,dynalite=PID,...: the CPU each process used over the same window (the worker's
-// also per record), to see which one the time goes to.
-int catchup() {
-  const std::string url = arg("metrics");
-  const long count = num("count", 10000);
-  const long timeout = num("timeout-s", 600);
-  std::vector<std::pair<std::string, std::string>> procs;  // name, pid
-  if (g_args.count("cpu") != 0) {
+// The CPU of the processes named by --cpu NAME=PID,NAME=PID... over a window: start(), then
+// report() prints each one's CPU seconds and share of one core (and per item for `per_item`).
+class CpuWatch {
+ public:
+  CpuWatch() {
+    if (g_args.count("cpu") == 0) return;
     std::istringstream list(g_args["cpu"]);
     std::string entry;
     while (std::getline(list, entry, ',')) {
       auto eq = entry.find('=');
-      if (eq != std::string::npos) procs.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+      if (eq != std::string::npos) procs_.push_back({entry.substr(0, eq), entry.substr(eq + 1), 0});
     }
   }
-  std::vector<double> cpu_at_first(procs.size(), 0);
+  void start() {
+    for (auto& p : procs_) p.at_start = cpu_seconds(p.pid);
+  }
+  // `what`: "catchup" or "raw"; `per_item`: the process whose CPU per item is a RESULT.
+  void report(const std::string& what, double seconds, double items, const std::string& per_item) {
+    for (const auto& p : procs_) {
+      const double used = cpu_seconds(p.pid) - p.at_start;
+      std::cout << fmt::format("{}: {} (pid {}) used {:.2f} s of CPU = {:.0f}% of one core, {:.0f} us per item", what,
+                               p.name, p.pid, used, 100 * used / seconds, 1e6 * used / items);
+      if (p.name == per_item) std::cout << fmt::format("\nRESULT {}_cpu_us_per_record {:.0f}", what, 1e6 * used / items);
+      std::cout << "\n";
+    }
+  }
+
+ private:
+  struct Proc {
+    std::string name, pid;
+    double at_start;
+  };
+  std::vector<Proc> procs_;
+};
+
+// Times the worker from its first GetRecords call (leases taken, iterators got: start-up
+// excluded) to the moment `count` records are applied, polling its metrics every 10 ms. With
+// --cpu worker=PID,dynalite=PID,...: the CPU each process used over the same window (per
+// record too), to see which one the time goes to.
+int catchup() {
+  const std::string url = arg("metrics");
+  const long count = num("count", 10000);
+  const long timeout = num("timeout-s", 600);
+  CpuWatch cpu;
   http::Client c;
   http::Request req;
   req.url = url;
@@ -209,7 +235,7 @@ int catchup() {
           return 3;
         }
         first = now;
-        for (size_t i = 0; i < procs.size(); ++i) cpu_at_first[i] = cpu_seconds(procs[i].second);
+        cpu.start();
       }
       if (first && applied >= static_cast<double>(count)) {
         double s = std::chrono::duration<double>(now - *first).count();
@@ -217,16 +243,7 @@ int catchup() {
         std::cout << fmt::format("catchup: {} records applied in {:.2f} s from the first GetRecords: {:.0f} records/s\n",
                                  static_cast<long>(applied), s, rate);
         std::cout << fmt::format("RESULT catchup_records_per_s {:.0f}\n", rate);
-        for (size_t i = 0; i < procs.size(); ++i) {
-          const double used = cpu_seconds(procs[i].second) - cpu_at_first[i];
-          std::cout << fmt::format("catchup: {} (pid {}) used {:.2f} s of CPU = {:.0f}% of one core", procs[i].first,
-                                   procs[i].second, used, 100 * used / s);
-          if (procs[i].first == "worker") {
-            std::cout << fmt::format(", {:.0f} us per record", 1e6 * used / applied);
-            std::cout << fmt::format("\nRESULT catchup_cpu_us_per_record {:.0f}", 1e6 * used / applied);
-          }
-          std::cout << "\n";
-        }
+        cpu.report("catchup", s, applied, "worker");
         return 0;
       }
     }
@@ -243,6 +260,8 @@ int raw() {
   auto db = ddb();
   std::atomic<long> next{0};
   const long chunk = 500;  // keys per unit of work: a batch's worth
+  CpuWatch cpu;
+  cpu.start();
   auto t0 = SteadyClock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < parallel; ++t) {
@@ -268,6 +287,7 @@ int raw() {
                            "{:.0f} keys/s\n",
                            count, s, static_cast<double>(count) / s);
   std::cout << fmt::format("RESULT raw_keys_per_s {:.0f}\n", static_cast<double>(count) / s);
+  cpu.report("raw", s, static_cast<double>(count), "");
   return 0;
 }
 

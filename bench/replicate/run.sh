@@ -83,7 +83,8 @@ stop_worker "$worker_pid"
 echo "worker peak RSS: $catchup_rss MB"
 
 echo "== 2. raw BatchGetItem + BatchWriteItem for the same $N keys ($((SHARDS * 4)) calls in flight)"
-raw=$($lg raw --primary bench-p --scratch bench-x --count "$N" --parallel $((SHARDS * 4)))
+raw=$($lg raw --primary bench-p --scratch bench-x --count "$N" --parallel $((SHARDS * 4)) \
+  --cpu "dynalite=${stack_pids[0]}")
 echo "$raw" | grep -v RESULT
 raw_rate=$(echo "$raw" | sed -n 's/RESULT raw_keys_per_s //p')
 
