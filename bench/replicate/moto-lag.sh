@@ -15,7 +15,7 @@
 # 3. starts `dynarep replicate --table-stream` on them (lease table on moto too) and waits for
 #    its first GetRecords;
 # 4. writes RATE items a second for DURATION s with boto3 (PutItem, as any application would),
-#    and polls the replica with consistent BatchGetItem every ~20 ms: lag = write confirmed on
+#    (4 threads sharing the schedule) and polls the replica with consistent BatchGetItem every ~20 ms: lag = write confirmed on
 #    the primary -> item visible on the replica. Prints p50/p90/p99/max and the worker's RSS.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,9 +45,11 @@ export AWS_ACCESS_KEY_ID=moto AWS_SECRET_ACCESS_KEY=moto AWS_REGION=us-east-1 AW
 
 work=$(mktemp -d /tmp/dynarep-moto-lag-XXXXXX)
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2> /dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2> /dev/null || true; done
+cleanup() {  # the worker first (it releases its lease on moto), then moto
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2> /dev/null || true
+    wait "${pids[i]}" 2> /dev/null || true
+  done
   [[ -n "${KEEP:-}" ]] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,13 +73,16 @@ aws dynamodb create-table --endpoint-url "$url" --table-name lag-r --billing-mod
   --attribute-definitions AttributeName=id,AttributeType=S --key-schema AttributeName=id,KeyType=HASH > /dev/null
 
 mport=$(free_port)
+# --fence deadline: with the lease table beside the replica, `auto` would fence every batch with
+# TransactWriteItems, and moto's takes time in proportion to the table's size for each item
+# (bench/RESULTS.md): a 600-record batch then times out. The lag wanted here is the stream's.
 # shellcheck disable=SC2086
 "$dynarep" replicate --primary "127.0.0.1:$port/lag-p" --replica "127.0.0.1:$port/lag-r" --table-stream \
-  --metrics-port "$mport" --log-interval 5s ${WORKER_FLAGS:-} > "$work/worker.log" 2>&1 &
+  --fence deadline --metrics-port "$mport" --log-interval 5s ${WORKER_FLAGS:-} > "$work/worker.log" 2>&1 &
 worker=$!
 pids+=("$worker")
 for _ in $(seq 300); do
-  calls=$(curl -s "http://127.0.0.1:$mport/metrics" | sed -n 's/^dynarep_replicate_get_records_calls_total //p')
+  calls=$(curl -s "http://127.0.0.1:$mport/metrics" | sed -n 's/^dynarep_replicate_get_records_calls_total //p' || true)
   [[ -n "$calls" && "$calls" != 0 ]] && break
   kill -0 "$worker" 2> /dev/null || { echo "moto-lag: the worker exited:" >&2; cat "$work/worker.log" >&2; exit 3; }
   sleep 0.1
@@ -93,6 +98,7 @@ def client():
                         aws_access_key_id="moto", aws_secret_access_key="moto")
 pending, lags, lock = {}, [], threading.Lock()
 done = threading.Event()
+written = 0.0  # when the last write returned
 def poll():
     c = client()
     while True:
@@ -111,30 +117,38 @@ def poll():
                 t = pending.pop(it["id"]["S"], None)
                 if t is not None:
                     lags.append((now - t) * 1000)
-        if done.is_set() and time.monotonic() > end + 60:
+        if done.is_set() and time.monotonic() > written + 60:
             return  # what is still pending after a minute is reported as missing
         time.sleep(0.02)
 poller = threading.Thread(target=poll)
 poller.start()
-c = client()
-start = time.monotonic()
+# WRITERS threads share the schedule (write n at start + n / rate), so one slow answer from
+# moto does not hold back the others; writes that start >100 ms late are counted.
+writers, start = 4, time.monotonic()
 end = start + duration
-n = late = 0
-while True:
-    due = start + n / rate
-    if due >= end:
-        break
-    wait = due - time.monotonic()
-    if wait > 0:
-        time.sleep(wait)
-    elif wait < -0.1:
-        late += 1
-    i = "m-%06d" % n
-    c.put_item(TableName="lag-p", Item={"id": {"S": i}, "v": {"N": str(n)}, "pad": {"S": "x" * 200}})
-    with lock:
-        pending[i] = time.monotonic()
-    n += 1
+total = int(duration * rate)
+counts = {"late": 0}
+def write(w):
+    c = client()
+    for n in range(w, total, writers):
+        wait = start + n / rate - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        elif wait < -0.1:
+            with lock:
+                counts["late"] += 1
+        i = "m-%06d" % n
+        c.put_item(TableName="lag-p", Item={"id": {"S": i}, "v": {"N": str(n)}, "pad": {"S": "x" * 200}})
+        with lock:
+            pending[i] = time.monotonic()
+pool = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+for t in pool:
+    t.start()
+for t in pool:
+    t.join()
+n, late = total, counts["late"]
 secs = time.monotonic() - start
+written = time.monotonic()
 done.set()
 poller.join()
 lags.sort()
