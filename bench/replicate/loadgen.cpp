@@ -3,8 +3,8 @@
 //
 //   replicate_loadgen setup   --primary P --replica R [--scratch X] --stream S --shards N
 //   replicate_loadgen preload --primary P --stream S --count N [--size B] [--threads T]
-//   replicate_loadgen catchup --metrics URL --count N [--timeout-s S]
-//   replicate_loadgen raw     --primary P --scratch X --count N [--parallel P]
+//   replicate_loadgen catchup --metrics URL --count N [--timeout-s S] [--cpu NAME=PID,NAME=PID...]
+//   replicate_loadgen raw     --primary P --scratch X --count N [--parallel P] [--cpu NAME=PID,...]
 //   replicate_loadgen steady  --primary P --replica R --stream S --rate W --seconds D [--writers T]
 //
 // Items are {"id":{"S":"<prefix>-<n>"},"pad":{"S":<size bytes>}}; preload writes ids
@@ -12,12 +12,16 @@
 // (BatchGetItem of 100 + BatchWriteItem of 25, `parallel` at once): the same work the replicator
 // does for KEYS_ONLY records, without Kinesis or leases.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -153,12 +157,67 @@ double metric(const std::string& text, const std::string& prefix) {
   return std::stod(text.substr(p + prefix.size()));
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc/PID/stat (utime and stime,
+// fields 14 and 15, in clock ticks); -1 when it cannot be read.
+double cpu_seconds(const std::string& pid) {
+  std::ifstream f("/proc/" + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// The CPU of the processes named by --cpu NAME=PID,NAME=PID... over a window: start(), then
+// report() prints each one's CPU seconds and share of one core (and per item for `per_item`).
+class CpuWatch {
+ public:
+  CpuWatch() {
+    if (g_args.count("cpu") == 0) return;
+    std::istringstream list(g_args["cpu"]);
+    std::string entry;
+    while (std::getline(list, entry, ',')) {
+      auto eq = entry.find('=');
+      if (eq != std::string::npos) procs_.push_back({entry.substr(0, eq), entry.substr(eq + 1), 0});
+    }
+  }
+  void start() {
+    for (auto& p : procs_) p.at_start = cpu_seconds(p.pid);
+  }
+  // `what`: "catchup" or "raw"; `per_item`: the process whose CPU per item is a RESULT.
+  void report(const std::string& what, double seconds, double items, const std::string& per_item) {
+    for (const auto& p : procs_) {
+      const double used = cpu_seconds(p.pid) - p.at_start;
+      std::cout << fmt::format("{}: {} (pid {}) used {:.2f} s of CPU = {:.0f}% of one core, {:.0f} us per item", what,
+                               p.name, p.pid, used, 100 * used / seconds, 1e6 * used / items);
+      if (p.name == per_item) std::cout << fmt::format("\nRESULT {}_cpu_us_per_record {:.0f}", what, 1e6 * used / items);
+      std::cout << "\n";
+    }
+  }
+
+ private:
+  struct Proc {
+    std::string name, pid;
+    double at_start;
+  };
+  std::vector<Proc> procs_;
+};
+
 // Times the worker from its first GetRecords call (leases taken, iterators got: start-up
-// excluded) to the moment `count` records are applied, polling its metrics every 10 ms.
+// excluded) to the moment `count` records are applied, polling its metrics every 10 ms. With
+// --cpu worker=PID,dynalite=PID,...: the CPU each process used over the same window (per
+// record too), to see which one the time goes to.
 int catchup() {
   const std::string url = arg("metrics");
   const long count = num("count", 10000);
   const long timeout = num("timeout-s", 600);
+  CpuWatch cpu;
   http::Client c;
   http::Request req;
   req.url = url;
@@ -176,6 +235,7 @@ int catchup() {
           return 3;
         }
         first = now;
+        cpu.start();
       }
       if (first && applied >= static_cast<double>(count)) {
         double s = std::chrono::duration<double>(now - *first).count();
@@ -183,6 +243,7 @@ int catchup() {
         std::cout << fmt::format("catchup: {} records applied in {:.2f} s from the first GetRecords: {:.0f} records/s\n",
                                  static_cast<long>(applied), s, rate);
         std::cout << fmt::format("RESULT catchup_records_per_s {:.0f}\n", rate);
+        cpu.report("catchup", s, applied, "worker");
         return 0;
       }
     }
@@ -199,6 +260,8 @@ int raw() {
   auto db = ddb();
   std::atomic<long> next{0};
   const long chunk = 500;  // keys per unit of work: a batch's worth
+  CpuWatch cpu;
+  cpu.start();
   auto t0 = SteadyClock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < parallel; ++t) {
@@ -224,6 +287,7 @@ int raw() {
                            "{:.0f} keys/s\n",
                            count, s, static_cast<double>(count) / s);
   std::cout << fmt::format("RESULT raw_keys_per_s {:.0f}\n", static_cast<double>(count) / s);
+  cpu.report("raw", s, static_cast<double>(count), "");
   return 0;
 }
 

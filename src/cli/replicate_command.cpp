@@ -213,6 +213,10 @@ class ReplicateCommand final : public Command {
     app.add_option("--lease-duration", lease_duration_, "Lease duration: a dead worker's shards move after this (default 10s)");
     app.add_option("--idle-poll", idle_poll_, "Wait after an empty GetRecords (default 200ms)");
     app.add_option("--max-records", max_records_, "GetRecords Limit (default 2000: 10,000 records/s a shard at 5 calls/s, ten times a shard's write limit, in a third of the memory)")->check(CLI::Range(1, 10000));
+    app.add_flag("--no-prefetch", no_prefetch_,
+                 "Read a shard's next page only after its batch is applied and checkpointed (default: the next "
+                 "GetRecords is in flight while a batch is applied, within the 5 calls/s per shard; one more page "
+                 "per shard in memory)");
     app.add_option("--max-leases", max_leases_, "Shards one worker consumes at most (default: no cap)")->check(CLI::Range(0, 100000));
     app.add_option("--shard-sync-interval", shard_sync_, "How often new shards are looked for (default 60s)");
     app.add_option("--shutdown-timeout", shutdown_timeout_,
@@ -293,6 +297,7 @@ class ReplicateCommand final : public Command {
     if (c.lease_duration < 300ms) return usage("--lease-duration must be at least 300ms");
     c.max_records = max_records_;
     c.max_leases = max_leases_;
+    c.prefetch = !no_prefetch_;
     DR_ASSIGN(c.initial_position, parse_start_position(start_at_, "--start-at"));
     (void)primary;
     return c;
@@ -397,6 +402,7 @@ class ReplicateCommand final : public Command {
               log_interval_ = "10s";
   int max_records_ = 2000;
   int max_leases_ = 0;
+  bool no_prefetch_ = false;
   std::string event_;
   bool lambda_runtime_ = false;
 };

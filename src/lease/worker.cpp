@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -74,6 +75,112 @@ kinesis::StartingPosition position_for(const Lease& lease, const Config& cfg) {
   return kinesis::StartingPosition::trim_horizon();
 }
 
+// A shard's reader thread (Config::prefetch): the consumer asks it for the next page and goes
+// on processing and checkpointing the batch before it, so reading and applying overlap. One
+// request at a time, so one GetRecords in flight per shard and at most two pages per shard in
+// memory (the batch in hand and the one read ahead). A read is issued no earlier than the
+// request's `not_before` (the shard's call interval) and only while the lease is held. Every
+// read of the shard goes through this one thread, so the response parser's buffers (per thread)
+// exist once per shard, as without prefetch. The destructor cancels a read not yet issued,
+// waits for one in flight and joins: nothing outlives the consumer's run().
+class Reader {
+ public:
+  struct Read {
+    Result<kinesis::GetRecordsResult> result;
+    SteadyTime issued;  // when the call was made: the next one waits min_get_records_interval from here
+  };
+  using ReadFn = std::function<Result<kinesis::GetRecordsResult>(const kinesis::ShardIterator&)>;
+
+  Reader(Clock& clock, const std::atomic<bool>& lost, ReadFn read)
+      : clock_(clock), lost_(lost), read_(std::move(read)), thread_([this] { loop(); }) {}
+  ~Reader() {
+    {
+      std::lock_guard lock(mu_);
+      quit_ = true;
+      cancel_.store(true);
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // Asks for the page at `it`, read no earlier than `not_before`. The previous request must have
+  // been taken or dropped.
+  void request(kinesis::ShardIterator it, SteadyTime not_before) {
+    {
+      std::lock_guard lock(mu_);
+      requested_ = true;
+      finished_ = false;
+      done_.reset();
+      cancel_.store(false);
+      next_.emplace(std::move(it), not_before);
+    }
+    cv_.notify_all();
+  }
+  [[nodiscard]] bool pending() const {
+    std::lock_guard lock(mu_);
+    return requested_;
+  }
+  // Waits for the requested read: the page or the call's error; nullopt when nothing was
+  // requested or the read was never issued (the lease was lost, or it was dropped).
+  std::optional<Read> take() {
+    std::unique_lock lock(mu_);
+    if (!requested_) return std::nullopt;
+    cv_.wait(lock, [&] { return finished_; });
+    requested_ = false;
+    finished_ = false;
+    std::optional<Read> out = std::move(done_);
+    done_.reset();
+    return out;
+  }
+  // Forgets the requested read: cancelled if not issued yet, else waited for (still one call in
+  // flight per shard) and its page discarded.
+  void drop() {
+    cancel_.store(true);
+    (void)take();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return quit_ || next_.has_value(); });
+      if (quit_) return;
+      auto [it, not_before] = std::move(*next_);
+      next_.reset();
+      lock.unlock();
+      std::optional<Read> out;
+      for (;;) {
+        if (cancel_.load() || lost_.load()) break;
+        auto now = clock_.steady_now();
+        if (now >= not_before) {
+          out.emplace(Read{read_(it), now});
+          break;
+        }
+        clock_.sleep_for(std::min<Clock::Duration>(not_before - now, 20ms));
+      }
+      lock.lock();
+      done_ = std::move(out);
+      finished_ = true;
+      cv_.notify_all();
+    }
+  }
+
+  Clock& clock_;
+  const std::atomic<bool>& lost_;
+  ReadFn read_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<std::pair<kinesis::ShardIterator, SteadyTime>> next_;  // for the thread to pick up
+  bool requested_ = false;  // a request not yet taken
+  bool finished_ = false;   // its read is over (done_ holds its outcome)
+  std::optional<Read> done_;
+  bool quit_ = false;
+  std::atomic<bool> cancel_{false};
+  std::thread thread_;  // last: started once the members above exist
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -136,11 +243,22 @@ class Worker::Consumer {
     if (lease_.has_sequence_checkpoint()) last_done_ = kinesis::SequenceNumber(lease_.checkpoint);
     std::optional<kinesis::ShardIterator> it;
     std::optional<SteadyTime> last_call;
+    // The shard's reader (Config::prefetch), which holds the next page while a batch is
+    // processed. Declared here so that every return below discards that page and joins the
+    // thread: a page read ahead is never processed by a consumer that did not checkpoint the
+    // batch before it (lost lease, stop, failure, shard end); the next owner (or the next
+    // iterator) reads it again from the checkpoint.
+    std::unique_ptr<Reader> reader;
+    if (w_.config_.prefetch) {
+      reader = std::make_unique<Reader>(w_.clock_, *lost_,
+                                        [this](const kinesis::ShardIterator& i) { return get_records(i); });
+    }
 
     for (;;) {
       if (lost()) return Outcome::kLost;
       if (stopping()) return Outcome::kStopped;  // nothing in hand
       if (!it) {
+        if (reader && reader->pending()) reader->drop();  // (none is: a read ahead follows a checkpoint)
         kinesis::StartingPosition pos = last_done_ ? kinesis::StartingPosition::after_sequence_number(*last_done_)
                                                   : position_for(lease_, w_.config_);
         if (from_trim_horizon_) pos = kinesis::StartingPosition::trim_horizon();
@@ -167,17 +285,30 @@ class Worker::Consumer {
         }
         it = std::move(r).value();
       }
-      if (last_call) {
-        auto next_allowed = *last_call + w_.config_.min_get_records_interval;
-        auto now = w_.clock_.steady_now();
-        if (now < next_allowed &&
-            !nap(std::chrono::duration_cast<std::chrono::milliseconds>(next_allowed - now) + 1ms, true)) {
-          continue;
+      // The page read ahead while the batch before it was processed and checkpointed; it is
+      // taken only here, after that checkpoint, and handled as if read now.
+      std::optional<Reader::Read> read;
+      if (reader && reader->pending()) read = reader->take();
+      if (!read) {
+        if (last_call) {
+          auto next_allowed = *last_call + w_.config_.min_get_records_interval;
+          auto now = w_.clock_.steady_now();
+          if (now < next_allowed &&
+              !nap(std::chrono::duration_cast<std::chrono::milliseconds>(next_allowed - now) + 1ms, true)) {
+            continue;
+          }
+        }
+        if (reader) {
+          reader->request(*it, w_.clock_.steady_now());
+          read = reader->take();
+          if (!read) continue;  // not issued: the lease was lost
+        } else {
+          auto issued = w_.clock_.steady_now();
+          read.emplace(Reader::Read{get_records(*it), issued});
         }
       }
-      last_call = w_.clock_.steady_now();
-      w_.counters_->get_records_calls++;
-      auto r = w_.source_->get_records(*it, w_.config_.max_records);
+      last_call = read->issued;
+      Result<kinesis::GetRecordsResult>& r = read->result;
       if (!r.ok()) {
         w_.counters_->get_records_errors++;
         if (w_.source_->is_trimmed(r.error())) {
@@ -221,6 +352,11 @@ class Worker::Consumer {
       });
       if (n > 0) {
         sync::hit(sync::kAfterGetRecords, shard);
+        if (reader && !page.shard_ended()) {
+          // The interval counts from this page's call: Kinesis allows 5 GetRecords a second per
+          // shard (DynamoDB Streams throttles alike), prefetch or not.
+          reader->request(*page.next_iterator, *last_call + w_.config_.min_get_records_interval);
+        }
         ShardBatch batch{shard,
                          std::move(page.records),
                          page.millis_behind_latest,
@@ -242,6 +378,12 @@ class Worker::Consumer {
       it = std::move(page.next_iterator);
       if (n == 0 && !nap(w_.config_.idle_poll, true)) continue;
     }
+  }
+
+  // One GetRecords call at `it` (from this thread or the shard's Reader).
+  Result<kinesis::GetRecordsResult> get_records(const kinesis::ShardIterator& it) {
+    w_.counters_->get_records_calls++;
+    return w_.source_->get_records(it, w_.config_.max_records);
   }
 
   // The position (checkpoint, or the last record processed) is older than the stream keeps:

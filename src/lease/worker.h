@@ -23,7 +23,8 @@
 // Limits (Kinesis API reference, GetRecords): 5 calls per second per shard, so a consumer waits
 // at least min_get_records_interval between calls, and idle_poll when a call returned nothing;
 // up to 10,000 records per call. An expired iterator is replaced by one AFTER_SEQUENCE_NUMBER
-// of the last record processed (or from the checkpoint).
+// of the last record processed (or from the checkpoint). With Config::prefetch (default) the
+// next call is issued while the batch before it is processed, still within those limits.
 #pragma once
 
 #include <atomic>
@@ -120,6 +121,12 @@ struct Config {
   int max_records = 2000;  // GetRecords Limit (1..10,000); batch memory grows with it
   std::chrono::milliseconds min_get_records_interval{200};  // default 200 ms: 5 calls/s/shard
   std::chrono::milliseconds idle_poll{200};  // default 200 ms: wait after an empty GetRecords
+  // Default true: while a batch is processed and checkpointed, the shard's next GetRecords is
+  // already in flight (still min_get_records_interval after the last call; one read in flight
+  // per shard), so reading and applying overlap. Costs one more page per shard in memory (up to
+  // max_records records). A page read ahead is used only after the batch before it is
+  // checkpointed, and discarded on a lost lease, stop, failure or shard end.
+  bool prefetch = true;
 
   std::chrono::milliseconds retry_base{100};    // batch / checkpoint / read retries: capped
   std::chrono::milliseconds retry_max{10000};   // exponential backoff with full jitter

@@ -80,8 +80,13 @@ class DdbStreamsWorkerTest : public ::testing::Test {
   // Runs a worker on `arn` until `done` holds (or 15 s), then stops it gracefully.
   Status run_until(const Config& cfg, const std::string& arn, const std::function<bool()>& done,
                    const std::function<void()>& meanwhile = {}, WorkerStats* stats = nullptr) {
-    Worker w(cfg, dynamodb_streams_source(client_, arn), std::make_unique<SharedStore>(store_), collect_,
-             SystemClock::instance());
+    return run_until(cfg, dynamodb_streams_source(client_, arn), collect_, done, meanwhile, stats);
+  }
+  // The same over any source and processor.
+  Status run_until(const Config& cfg, std::unique_ptr<ShardSource> source, RecordProcessor& processor,
+                   const std::function<bool()>& done, const std::function<void()>& meanwhile = {},
+                   WorkerStats* stats = nullptr) {
+    Worker w(cfg, std::move(source), std::make_unique<SharedStore>(store_), processor, SystemClock::instance());
     std::atomic<bool> stop{false};
     Status st;
     std::thread t([&] { st = w.run(stop); });
@@ -260,6 +265,204 @@ TEST_F(DdbStreamsWorkerTest, LatestIsPinnedAcrossAHandover) {
   ASSERT_TRUE(run_until(cfg, arn, [&] { return collect_.count() >= 1; }).ok());
   std::this_thread::sleep_for(50ms);
   EXPECT_TRUE(seen_once_each({wanted}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prefetch (Config::prefetch): the next GetRecords in flight while a batch is processed.
+
+// What a source's GetRecords calls did: when each began, how many of one shard's were in flight
+// at once, how many have returned. Shared, so it can be read after the worker (which owns the
+// source) is gone.
+struct Reads {
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> starts;
+  int in_flight = 0;
+  int max_in_flight = 0;
+  int returned = 0;
+  int started() {
+    std::lock_guard lock(mu);
+    return static_cast<int>(starts.size());
+  }
+};
+
+// The fake's DynamoDB Streams source with its GetRecords calls recorded in Reads (one shard in
+// these tests, so in_flight is per shard), and each call after the first taking `delay` longer.
+class RecordedSource final : public ShardSource {
+ public:
+  RecordedSource(std::unique_ptr<ShardSource> inner, std::shared_ptr<Reads> reads,
+                 std::chrono::milliseconds delay = 0ms)
+      : inner_(std::move(inner)), reads_(std::move(reads)), delay_(delay) {}
+  std::string describe() const override { return inner_->describe(); }
+  Result<std::vector<kinesis::Shard>> list_shards() override { return inner_->list_shards(); }
+  Result<kinesis::ShardIterator> shard_iterator(const kinesis::ShardId& shard,
+                                                const kinesis::StartingPosition& position) override {
+    return inner_->shard_iterator(shard, position);
+  }
+  Result<kinesis::GetRecordsResult> get_records(const kinesis::ShardIterator& it, int limit) override {
+    bool first = false;
+    {
+      std::lock_guard lock(reads_->mu);
+      first = reads_->starts.empty();
+      reads_->starts.push_back(std::chrono::steady_clock::now());
+      reads_->max_in_flight = std::max(reads_->max_in_flight, ++reads_->in_flight);
+    }
+    if (!first) std::this_thread::sleep_for(delay_);
+    auto r = inner_->get_records(it, limit);
+    std::lock_guard lock(reads_->mu);
+    --reads_->in_flight;
+    ++reads_->returned;
+    return r;
+  }
+  int max_records() const override { return inner_->max_records(); }
+  bool at_timestamp() const override { return inner_->at_timestamp(); }
+  bool is_trimmed(const Error& e) const override { return inner_->is_trimmed(e); }
+  std::string lease_stream() const override { return inner_->lease_stream(); }
+
+ private:
+  std::unique_ptr<ShardSource> inner_;
+  std::shared_ptr<Reads> reads_;
+  std::chrono::milliseconds delay_;
+};
+
+// A slow processor: each batch takes `work`, then runs `after` (which may wait for something).
+// Notes, at the end of each batch, how many GetRecords calls had begun.
+class SlowProcessor final : public RecordProcessor {
+ public:
+  SlowProcessor(std::shared_ptr<Reads> reads, std::chrono::milliseconds work) : reads_(std::move(reads)), work_(work) {}
+  std::function<void(int batch)> during;  // called at the start of each batch (0, 1, ...)
+  Status process(const ShardBatch& b) override {
+    int n = 0;
+    {
+      std::lock_guard lock(mu_);
+      n = static_cast<int>(reads_at_end_.size());
+    }
+    if (during) during(n);
+    std::this_thread::sleep_for(work_);
+    std::lock_guard lock(mu_);
+    reads_at_end_.push_back(reads_->started());
+    for (const auto& r : b.records) seen_.push_back(r.sequence_number.str());
+    return {};
+  }
+  std::vector<int> reads_at_end() {
+    std::lock_guard lock(mu_);
+    return reads_at_end_;
+  }
+  std::vector<std::string> seen() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+ private:
+  std::shared_ptr<Reads> reads_;
+  std::chrono::milliseconds work_;
+  std::mutex mu_;
+  std::vector<int> reads_at_end_;
+  std::vector<std::string> seen_;
+};
+
+// With prefetch, when a batch's processing ends the shard's next page has already been asked
+// for; without it, not. 20 records in pages of 5, 150 ms of work per batch.
+TEST_F(DdbStreamsWorkerTest, PrefetchReadsTheNextPageWhileABatchIsProcessed) {
+  const std::string arn = fake_.add_stream("orders", "L1");
+  fake_.add_shard(arn, "s1");
+  std::vector<std::string> seqs;
+  for (int i = 0; i < 20; ++i) seqs.push_back(fake_.put(arn, "s1", "INSERT", "k" + std::to_string(i), i));
+  for (bool prefetch : {true, false}) {
+    SCOPED_TRACE(prefetch ? "prefetch on" : "prefetch off");
+    auto reads = std::make_shared<Reads>();
+    SlowProcessor slow(reads, 150ms);
+    Config cfg = config(arn, prefetch ? "w-on" : "w-off");
+    cfg.max_records = 5;
+    cfg.prefetch = prefetch;
+    store_ = std::make_shared<InMemoryLeaseStore>();  // each run from TRIM_HORIZON
+    ASSERT_TRUE(run_until(cfg, std::make_unique<RecordedSource>(dynamodb_streams_source(client_, arn), reads), slow,
+                          [&] { return slow.seen().size() >= 20; })
+                    .ok());
+    EXPECT_EQ(slow.seen(), seqs);  // in order, once each
+    auto at_end = slow.reads_at_end();
+    ASSERT_EQ(at_end.size(), 4u);
+    for (size_t i = 0; i < at_end.size(); ++i) {
+      // Batch i came from call i+1; with prefetch call i+2 had begun before processing ended.
+      if (prefetch) {
+        EXPECT_GE(at_end[i], static_cast<int>(i) + 2) << "batch " << i;
+      } else {
+        EXPECT_EQ(at_end[i], static_cast<int>(i) + 1) << "batch " << i;
+      }
+    }
+    EXPECT_EQ(reads->max_in_flight, 1) << "one GetRecords in flight per shard";
+  }
+}
+
+// The lease is lost while a batch is processed and the next page is in flight (a slow read):
+// the batch is not checkpointed, the page read ahead is never processed, and the read has
+// returned (its thread joined) by the time the worker stops.
+TEST_F(DdbStreamsWorkerTest, APageReadAheadAfterALostLeaseIsNeverProcessed) {
+  const std::string arn = fake_.add_stream("orders", "L1");
+  fake_.add_shard(arn, "s1");
+  std::vector<std::string> seqs;
+  for (int i = 0; i < 10; ++i) seqs.push_back(fake_.put(arn, "s1", "INSERT", "k" + std::to_string(i), i));
+  auto reads = std::make_shared<Reads>();
+  SlowProcessor slow(reads, 0ms);
+  slow.during = [&](int batch) {
+    if (batch != 0) return;
+    // Another worker takes the lease (as after a steal or an expiry) ...
+    auto l = store_->peek("s1");
+    ASSERT_TRUE(l.has_value());
+    auto taken = store_->take(*l, "thief", "thief-token");
+    ASSERT_TRUE(taken.ok() && *taken);
+    // ... while the next page is being read.
+    auto end = std::chrono::steady_clock::now() + 5s;
+    while (reads->started() < 2 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(2ms);
+  };
+  Config cfg = config(arn);
+  cfg.max_records = 5;
+  cfg.lease_duration = 20s;  // the thief's lease does not expire during the test
+  WorkerStats stats;
+  Status st = run_until(
+      cfg, std::make_unique<RecordedSource>(dynamodb_streams_source(client_, arn), reads, 300ms), slow,
+      [] { return true; },
+      [&] {
+        // The first batch, then time for the read ahead to return and, were it wrongly used, be processed.
+        auto end = std::chrono::steady_clock::now() + 5s;
+        while (slow.seen().size() < 5 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
+        std::this_thread::sleep_for(1s);
+      },
+      &stats);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(stats.leases_lost, 1);
+  EXPECT_GE(reads->started(), 2) << "the next page was asked for while the batch was processed";
+  EXPECT_EQ(slow.seen(), std::vector<std::string>(seqs.begin(), seqs.begin() + 5))
+      << "only the first page: the page read ahead belongs to the lease's new owner";
+  EXPECT_EQ(store_->peek("s1")->owner, "thief");
+  EXPECT_EQ(store_->peek("s1")->checkpoint, kTrimHorizon) << "nothing checkpointed by the worker that lost it";
+  std::lock_guard lock(reads->mu);
+  EXPECT_EQ(reads->returned, static_cast<int>(reads->starts.size())) << "a read still in flight after the stop";
+  EXPECT_EQ(reads->in_flight, 0);
+}
+
+// The prefetch keeps the per-shard call interval (Kinesis: 5 GetRecords a second a shard):
+// consecutive calls of the shard begin at least min_get_records_interval apart, one at a time.
+TEST_F(DdbStreamsWorkerTest, PrefetchKeepsTheShardsCallInterval) {
+  const std::string arn = fake_.add_stream("orders", "L1");
+  fake_.add_shard(arn, "s1");
+  for (int i = 0; i < 24; ++i) fake_.put(arn, "s1", "INSERT", "k" + std::to_string(i), i);
+  auto reads = std::make_shared<Reads>();
+  SlowProcessor quick(reads, 10ms);  // much shorter than the interval: the read ahead must wait
+  Config cfg = config(arn);
+  cfg.max_records = 3;
+  cfg.min_get_records_interval = 100ms;
+  cfg.idle_poll = 100ms;
+  ASSERT_TRUE(run_until(cfg, std::make_unique<RecordedSource>(dynamodb_streams_source(client_, arn), reads), quick,
+                        [&] { return quick.seen().size() >= 24 && reads->started() >= 10; })
+                  .ok());
+  std::lock_guard lock(reads->mu);
+  ASSERT_GE(reads->starts.size(), 9u);
+  for (size_t i = 1; i < reads->starts.size(); ++i) {
+    auto gap = std::chrono::duration_cast<std::chrono::microseconds>(reads->starts[i] - reads->starts[i - 1]);
+    // 1 ms of slack: the source notes its time a little after the worker's own.
+    EXPECT_GE(gap, 99ms) << "calls " << i - 1 << " and " << i;
+  }
+  EXPECT_EQ(reads->max_in_flight, 1);
 }
 
 }  // namespace
