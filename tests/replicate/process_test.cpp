@@ -73,26 +73,54 @@ class ReplicateProcessTest : public ::testing::Test {
   std::string primary_, replica_, lease_table_, dl_dir_;
 };
 
+// Under load (2 cores, load average ~10) the steady writer puts far fewer than its 120 records
+// a second, so nothing here waits a fixed time and then counts: every phase waits for what it
+// needs (records received, records put), and every failure names its phase and the figures.
 TEST_F(ReplicateProcessTest, KilledMidStreamAndRestartedEndsExactlyEqual) {
   auto stream = res_.stream(2);
   Writer w(primary_, stream);
   SteadyWriter writer(w, 150, 120);
+  std::string phase = "worker w1 starting";
+  double received_a = 0, received_b = 0;
+  auto figures = [&] {
+    std::ostringstream out;
+    out << "\n[phase: " << phase << "; records put " << w.records_put() << "; received by w1 " << received_a
+        << ", by w2 " << received_b << "; leases:";
+    for (const auto& r : lease_rows(*db_, lease_table_)) {
+      out << " " << r.key << "=" << (r.owner.empty() ? "unowned" : r.owner) << "@" << r.checkpoint << "#" << r.counter;
+    }
+    out << "]\n";
+    return out.str();
+  };
   {
     Proc a(args(stream, "w1"));
-    ASSERT_TRUE(eventually([&] { return received(a) > 50; }, 20s)) << a.log();
-    std::this_thread::sleep_for(1500ms);
+    auto received_by_a = [&] { return received_a = std::max(received_a, received(a)); };
+    ASSERT_TRUE(eventually([&] { return received_by_a() > 50; }, 60s)) << figures() << a.log();
+    phase = "w1 consuming, about to be killed";
+    std::this_thread::sleep_for(1500ms);  // mid-stream: more batches applied and checkpointed
+    received_by_a();
     a.signal(SIGKILL);
-    EXPECT_EQ(a.wait(5s), 128 + SIGKILL);
+    EXPECT_EQ(a.wait(5s), 128 + SIGKILL) << figures();
   }
   // Another worker id: it must wait for the dead worker's leases to expire (2 s as it sees them).
+  phase = "w2 taking over the dead worker's leases";
   Proc b(args(stream, "w2"));
-  std::this_thread::sleep_for(4s);
+  auto received_by_b = [&] { return received_b = std::max(received_b, received(b)); };
+  // Records written after the takeover must reach the replica too: keep writing until w2 has
+  // received a good share of them and the whole run has put more than 500.
+  const int64_t put_at_takeover = w.records_put();
+  ASSERT_TRUE(eventually([&] { return received_by_b() > 50 && w.records_put() > put_at_takeover + 50; }, 60s))
+      << figures() << b.log();
+  phase = "w2 consuming, writer going on to 500 records";
+  EXPECT_TRUE(eventually([&] { return w.records_put() > 500; }, 120s)) << figures();
   writer.stop();
-  EXPECT_GT(w.records_put(), 500);
-  EXPECT_EQ(equal_within(60s), "") << b.log();
+  phase = "writer stopped, waiting for the replica to equal the primary";
+  EXPECT_EQ(equal_within(60s), "") << figures() << b.log();
+  phase = "SIGTERM to w2";
+  received_by_b();
   b.signal(SIGTERM);
-  EXPECT_EQ(b.wait(20s), 0) << b.log();
-  EXPECT_EQ(dead_letter_lines(), 0);
+  EXPECT_EQ(b.wait(20s), 0) << figures() << b.log();
+  EXPECT_EQ(dead_letter_lines(), 0) << figures();
 }
 
 TEST_F(ReplicateProcessTest, KilledBetweenApplyAndCheckpointReappliesTheBatch) {
