@@ -44,6 +44,7 @@ struct StreamFlags {
   std::string region;
   std::string endpoint;
   std::string unpublished_file;
+  int parallel = 4;
 
   void setup(CLI::App& app, bool required = false) {
     auto* o = app.add_option("--stream", name,
@@ -57,6 +58,10 @@ struct StreamFlags {
     app.add_option("--unpublished-file", unpublished_file,
                    "Also write change records that could not be published to this file, a line each, for "
                    "`dynarep republish` (default: only listed on stderr)");
+    app.add_option("--stream-parallel", parallel,
+                   "PutRecords calls at once (default 4); 1 sends one call at a time, for a stream with "
+                   "little capacity or a local server that numbers records unsafely (moto)")
+        ->check(CLI::Range(1, 64));
   }
   bool enabled() const { return !name.empty(); }
   writer::StreamLocation location(const std::string& table_region) const {
@@ -92,6 +97,7 @@ std::optional<int> start_publishing(Io& io, std::string_view command, const Stre
   if (!client.ok()) return report(io, command, client.error());
   writer::PublisherOptions opt;
   opt.stream = where.name;
+  opt.max_in_flight = flags.parallel;
   out = Publishing{where, std::make_shared<writer::StreamPublisher>(std::move(client).value(), opt)};
   return std::nullopt;
 }

@@ -171,6 +171,7 @@ TEST_F(CliArgs, BadOptionValuesAreNamed) {
   for (const auto& c : std::vector<Case>{
            {{"put", t, "/no/such/file"}, "cannot open /no/such/file"},
            {{"put", t, "--parallel", "0"}, "--parallel"},
+           {{"put", t, "--stream", "s", "--stream-parallel", "0"}, "--stream-parallel"},
            {{"put", t, "--unpublished-file", "x"}, "--unpublished-file needs --stream"},
            {{"put", t, "--stream", "bad/name"}, "stream name 'bad/name'"},
            {{"import", t, "/no/such/file"}, "cannot open /no/such/file"},

@@ -166,7 +166,14 @@ TEST_P(E2eStory, WritersReplicateDiffAndRepair) {
   step("boto3 writes, publishing");
   boto_writes(primary, stream);
   step("dynarep put/delete --stream, aws CLI put-item, replicate-record");
-  r = dynarep({"put", loc(primary), "--stream", stream, "--quiet"}, dynarep_items());
+  // moto numbers a shard's records without a lock (moto/kinesis/models.py Shard.put_record: "not
+  // safe for concurrency"): two PutRecords racing on one shard get the same sequence number and
+  // the second overwrites the first, though both were answered as written. Seen here: one of
+  // dynarep put's records never reached the stream and the replica missed that item. So on moto
+  // the writer sends one PutRecords at a time.
+  std::vector<std::string> put_args{"put", loc(primary), "--stream", stream, "--quiet"};
+  if (moto()) put_args.insert(put_args.end(), {"--stream-parallel", "1"});
+  r = dynarep(put_args, dynarep_items());
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   r = dynarep({"delete", loc(primary), R"({"pk":{"S":"w007"},"sk":{"N":"7"}})", "--stream", stream});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
