@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <string>
+#include <type_traits>
 
 #include "core/clock.h"
 #include "lease/coordinator.h"
@@ -18,6 +20,16 @@ using namespace std::chrono_literals;
 using Op = InMemoryLeaseStore::Op;
 
 kinesis::ShardId sid(const char* id) { return kinesis::ShardId(id); }
+
+// Shards are typed at the coordinator: a shard id and a checkpoint value (both text before)
+// cannot be swapped, nor a bare string passed for a shard.
+template <class Shard>
+concept CheckpointsWith = requires(LeaseCoordinator& c, const Shard& shard, const std::string& value) {
+  c.checkpoint(shard, value);
+};
+static_assert(CheckpointsWith<kinesis::ShardId>);
+static_assert(!CheckpointsWith<std::string>);
+static_assert(!std::is_invocable_v<decltype(&LeaseCoordinator::holds), const LeaseCoordinator&, std::string>);
 
 class CoordinatorTest : public ::testing::Test {
  protected:
