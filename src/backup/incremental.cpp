@@ -274,7 +274,7 @@ Result<aws::CallOptions> lease_call(const lease::ShardBatch* lease, Clock& clock
   if (abandoned || (lease->write_deadline && (!deadline || clock.steady_now() >= *deadline))) {
     return Error(ErrorKind::kCancelled, "LeaseLost",
                  fmt::format("shard {}: the lease's write deadline passed; the batch is left to the next owner",
-                             lease->shard_id));
+                             lease->shard_id.str()));
   }
   return o;
 }

@@ -77,7 +77,7 @@ struct IncrementalOptions {
   // And written here when set (a dead-letter sink); an error fails the batch (it is retried).
   std::function<Status(const std::vector<RejectedRecord>&)> dead_letter;
   // Lambda mode, tests: no lease. Otherwise IncrementalProcessor passes the batch's lease, and
-  // no S3 write starts past its write deadline (lease::ShardBatch::may_write).
+  // no S3 write starts past its write deadline (lease::ShardBatch::write_deadline).
   //
   // How a worker that lost its lease mid-batch (paused, or its request held up in the network)
   // is kept from overwriting the next owner's newer objects (docs/backup.md, "Fence"):

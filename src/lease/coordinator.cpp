@@ -45,7 +45,7 @@ std::optional<std::string> LeaseCoordinator::id_conflict() const {
   return id_conflict_;
 }
 
-std::optional<std::chrono::steady_clock::time_point> LeaseCoordinator::write_deadline(const std::string& shard) const {
+std::optional<std::chrono::steady_clock::time_point> LeaseCoordinator::write_deadline(const kinesis::ShardId& shard) const {
   auto h = find(shard);
   if (!h || h->lost->load()) return std::nullopt;
   std::lock_guard wl(h->write_mu);
@@ -54,20 +54,20 @@ std::optional<std::chrono::steady_clock::time_point> LeaseCoordinator::write_dea
   return h->last_renewed + opt_.lease_duration - opt_.lease_duration / 10;
 }
 
-std::shared_ptr<LeaseCoordinator::Held> LeaseCoordinator::find(const std::string& shard) const {
+std::shared_ptr<LeaseCoordinator::Held> LeaseCoordinator::find(const kinesis::ShardId& shard) const {
   std::lock_guard lock(mu_);
   auto it = held_.find(shard);
   return it == held_.end() ? nullptr : it->second;
 }
 
-void LeaseCoordinator::mark_lost(const std::string& shard, const std::shared_ptr<Held>& h, std::string_view why) {
+void LeaseCoordinator::mark_lost(const kinesis::ShardId& shard, const std::shared_ptr<Held>& h, std::string_view why) {
   h->lost->store(true);
   {
     std::lock_guard lock(mu_);
     auto it = held_.find(shard);
     if (it != held_.end() && it->second == h) held_.erase(it);
   }
-  spdlog::warn("lease {} lost by {}: {}", shard, opt_.worker_id, why);
+  spdlog::warn("lease {} lost by {}: {}", shard.str(), opt_.worker_id, why);
 }
 
 Result<bool> LeaseCoordinator::resolve_conflict(Lease& lease, const Lease& before, Op op,
@@ -121,7 +121,7 @@ Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
         // hold: another live process has our id. The newcomer (this one: it holds none of
         // those leases) stands down rather than fight over them.
         if (l.owner == opt_.worker_id && !l.owner_token.empty() && l.owner_token != opt_.owner_token &&
-            held_.count(l.key) == 0 && !id_conflict_) {
+            held_.count(kinesis::ShardId(l.key)) == 0 && !id_conflict_) {
           id_conflict_ = fmt::format(
               "another live process uses worker id {}: it keeps renewing lease {} (its token {}, ours {}); "
               "this process stands down. Give each process its own --worker-id",
@@ -137,7 +137,7 @@ Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
     for (auto it = seen_.begin(); it != seen_.end();) {
       it = present.count(it->first) == 0 ? seen_.erase(it) : std::next(it);
     }
-    for (const auto& [k, h] : held_) in.held.insert(k);
+    for (const auto& [k, h] : held_) in.held.insert(k.str());
     in.leases = all;
     plan = detail::plan_take(in, rng_);
     if (id_conflict_) plan.take.clear(), plan.steal.clear();  // standing down: take nothing more
@@ -168,7 +168,7 @@ Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
     h->last_renewed = started;
     {
       std::lock_guard lock(mu_);
-      held_[key] = h;
+      held_[kinesis::ShardId(key)] = h;
       seen_[key] = Seen{lease.counter, lease.owner, started};
     }
     spdlog::info("lease {} taken by {}{} (checkpoint {}, was {})", key, opt_.worker_id, steal ? " (stolen)" : "",
@@ -180,17 +180,17 @@ Result<std::vector<TakenLease>> LeaseCoordinator::take_leases() {
   return taken;
 }
 
-std::vector<std::string> LeaseCoordinator::renew_leases() {
-  std::vector<std::pair<std::string, std::shared_ptr<Held>>> snapshot;
+std::vector<kinesis::ShardId> LeaseCoordinator::renew_leases() {
+  std::vector<std::pair<kinesis::ShardId, std::shared_ptr<Held>>> snapshot;
   {
     std::lock_guard lock(mu_);
     snapshot.assign(held_.begin(), held_.end());
   }
-  std::vector<std::string> lost;
+  std::vector<kinesis::ShardId> lost;
   for (auto& [shard, h] : snapshot) {
     std::unique_lock wl(h->write_mu);
     if (h->lost->load()) continue;
-    sync::hit(sync::kBeforeRenew, shard);
+    sync::hit(sync::kBeforeRenew, shard.str());
     const auto started = clock_.steady_now();
     Lease lease = h->lease;
     const Lease before = lease;
@@ -199,7 +199,7 @@ std::vector<std::string> LeaseCoordinator::renew_leases() {
     if (r.ok() && *r) {
       h->lease = lease;
       h->last_renewed = started;
-      sync::hit(sync::kAfterRenew, shard);
+      sync::hit(sync::kAfterRenew, shard.str());
       continue;
     }
     if (r.ok()) {
@@ -213,19 +213,19 @@ std::vector<std::string> LeaseCoordinator::renew_leases() {
                             opt_.lease_duration.count(), r.error().describe()));
       lost.push_back(shard);
     } else {
-      spdlog::warn("lease {}: renewal failed (will retry): {}", shard, r.error().describe());
+      spdlog::warn("lease {}: renewal failed (will retry): {}", shard.str(), r.error().describe());
     }
   }
   return lost;
 }
 
-Result<bool> LeaseCoordinator::checkpoint(const std::string& shard, const std::string& value,
+Result<bool> LeaseCoordinator::checkpoint(const kinesis::ShardId& shard, const std::string& value,
                                           std::optional<int64_t> start_timestamp_ms) {
   auto h = find(shard);
   if (!h) return false;
   std::unique_lock wl(h->write_mu);
   if (h->lost->load()) return false;
-  sync::hit(sync::kBeforeCheckpoint, shard);
+  sync::hit(sync::kBeforeCheckpoint, shard.str());
   const auto started = clock_.steady_now();
   Lease lease = h->lease;
   const Lease before = lease;
@@ -238,16 +238,16 @@ Result<bool> LeaseCoordinator::checkpoint(const std::string& shard, const std::s
   }
   h->lease = lease;
   h->last_renewed = started;  // the counter moved: as good as a renewal
-  sync::hit(sync::kAfterCheckpoint, shard);
+  sync::hit(sync::kAfterCheckpoint, shard.str());
   return true;
 }
 
-Result<bool> LeaseCoordinator::release(const std::string& shard) {
+Result<bool> LeaseCoordinator::release(const kinesis::ShardId& shard) {
   auto h = find(shard);
   if (!h) return false;
   std::unique_lock wl(h->write_mu);
   if (h->lost->load()) return false;
-  sync::hit(sync::kBeforeRelease, shard);
+  sync::hit(sync::kBeforeRelease, shard.str());
   Lease lease = h->lease;
   const Lease before = lease;
   auto r = store_.evict(lease);
@@ -260,13 +260,13 @@ Result<bool> LeaseCoordinator::release(const std::string& shard) {
     if (it != held_.end() && it->second == h) held_.erase(it);
   }
   if (*r) {
-    sync::hit(sync::kAfterRelease, shard);
-    spdlog::info("lease {} released by {}", shard, opt_.worker_id);
+    sync::hit(sync::kAfterRelease, shard.str());
+    spdlog::info("lease {} released by {}", shard.str(), opt_.worker_id);
   }
   return *r;
 }
 
-void LeaseCoordinator::drop(const std::string& shard) {
+void LeaseCoordinator::drop(const kinesis::ShardId& shard) {
   std::lock_guard lock(mu_);
   auto it = held_.find(shard);
   if (it == held_.end()) return;
@@ -274,16 +274,16 @@ void LeaseCoordinator::drop(const std::string& shard) {
   held_.erase(it);
 }
 
-bool LeaseCoordinator::holds(const std::string& shard) const { return find(shard) != nullptr; }
+bool LeaseCoordinator::holds(const kinesis::ShardId& shard) const { return find(shard) != nullptr; }
 
-std::vector<std::string> LeaseCoordinator::held_shards() const {
+std::vector<kinesis::ShardId> LeaseCoordinator::held_shards() const {
   std::lock_guard lock(mu_);
-  std::vector<std::string> out;
+  std::vector<kinesis::ShardId> out;
   for (const auto& [k, h] : held_) out.push_back(k);
   return out;
 }
 
-std::shared_ptr<const std::atomic<bool>> LeaseCoordinator::lost_flag(const std::string& shard) const {
+std::shared_ptr<const std::atomic<bool>> LeaseCoordinator::lost_flag(const kinesis::ShardId& shard) const {
   auto h = find(shard);
   if (!h) return nullptr;
   return h->lost;

@@ -27,6 +27,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "kinesis/types.h"
 #include "lease/lease.h"
 #include "lease/lease_store.h"
 
@@ -67,12 +68,13 @@ class LeaseCoordinator {
 
   // Renews every held lease once. Returns the shards lost in this round: a failed condition
   // (someone took it), or no successful renewal for lease_duration (others may take it now).
-  std::vector<std::string> renew_leases();
+  std::vector<kinesis::ShardId> renew_leases();
 
   // Records `value` (a sequence number or SHARD_END; AT_TIMESTAMP with `start_timestamp_ms`)
   // for a held lease. true: written; false: the lease is lost (not held, taken by someone
-  // else); an Error: try again.
-  Result<bool> checkpoint(const std::string& shard, const std::string& value,
+  // else); an Error: try again. `value` stays text, not a kinesis::SequenceNumber: it is the
+  // lease's checkpoint column, which also holds the sentinels (lease.h).
+  Result<bool> checkpoint(const kinesis::ShardId& shard, const std::string& value,
                           std::optional<int64_t> start_timestamp_ms = std::nullopt);
 
   // Until when this worker may still write on behalf of the held lease `shard`: the start of
@@ -80,7 +82,7 @@ class LeaseCoordinator {
   // takes the lease only after it saw the counter stand still for a whole lease duration,
   // which began after that renewal was sent, so writes made before this point cannot overlap a
   // new owner's. nullopt when the lease is not held (lost or released).
-  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> write_deadline(const std::string& shard) const;
+  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> write_deadline(const kinesis::ShardId& shard) const;
 
   // Set when another live process uses this worker id (it took a lease this process held, with
   // its own token): this process must stand down. The message says what was seen.
@@ -88,15 +90,15 @@ class LeaseCoordinator {
 
   // Gives a held lease up (removes the owner) so another worker can take it at once. true:
   // released; false: it was lost already. Either way it is no longer held.
-  Result<bool> release(const std::string& shard);
+  Result<bool> release(const kinesis::ShardId& shard);
 
   // Forgets a held lease without writing (its consumer stopped because it was lost).
-  void drop(const std::string& shard);
+  void drop(const kinesis::ShardId& shard);
 
-  [[nodiscard]] bool holds(const std::string& shard) const;
-  [[nodiscard]] std::vector<std::string> held_shards() const;
+  [[nodiscard]] bool holds(const kinesis::ShardId& shard) const;
+  [[nodiscard]] std::vector<kinesis::ShardId> held_shards() const;
   // A flag set when the held lease `shard` is lost (for its consumer to watch); null if not held.
-  [[nodiscard]] std::shared_ptr<const std::atomic<bool>> lost_flag(const std::string& shard) const;
+  [[nodiscard]] std::shared_ptr<const std::atomic<bool>> lost_flag(const kinesis::ShardId& shard) const;
   [[nodiscard]] LeaseView last_view() const;
   [[nodiscard]] const std::string& worker_id() const { return opt_.worker_id; }
   [[nodiscard]] const std::string& owner_token() const { return opt_.owner_token; }
@@ -116,8 +118,8 @@ class LeaseCoordinator {
     std::chrono::steady_clock::time_point since;  // when this observer saw the counter change
   };
 
-  std::shared_ptr<Held> find(const std::string& shard) const;
-  void mark_lost(const std::string& shard, const std::shared_ptr<Held>& h, std::string_view why);
+  std::shared_ptr<Held> find(const kinesis::ShardId& shard) const;
+  void mark_lost(const kinesis::ShardId& shard, const std::shared_ptr<Held>& h, std::string_view why);
   // After a write answered "condition failed": was it our own write, applied on an earlier
   // attempt whose answer was lost? Reads the lease back; true (and `lease` updated) if so.
   Result<bool> resolve_conflict(Lease& lease, const Lease& before, Op op, const std::string& checkpoint_value);
@@ -128,8 +130,8 @@ class LeaseCoordinator {
   Clock& clock_;
   CoordinatorOptions opt_;
   mutable std::mutex mu_;  // guards held_, seen_, view_, rng_
-  std::map<std::string, std::shared_ptr<Held>> held_;
-  std::map<std::string, Seen> seen_;
+  std::map<kinesis::ShardId, std::shared_ptr<Held>> held_;
+  std::map<std::string, Seen> seen_;  // by lease key (the table's form: the shard id as text)
   LeaseView view_;
   std::mt19937_64 rng_;
   std::optional<std::string> id_conflict_;  // guarded by mu_

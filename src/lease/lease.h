@@ -29,6 +29,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kinesis/types.h"
+
 namespace dynarep::lease {
 
 // Checkpoint sentinels (the KCL's spellings).
@@ -50,7 +52,7 @@ inline constexpr std::string_view kAttrLastRenewed = "lastRenewedMillis";
 inline constexpr std::string_view kAttrStream = "streamArn";
 
 struct Lease {
-  std::string key;    // shard id
+  std::string key;    // shard id, as stored (leaseKey); typed by shard()
   std::string owner;  // empty: unowned
   // The owning process's token (empty when unowned, or owned by a version that wrote none).
   // The owner's own writes are conditional on it, so a write can only be the owner's own.
@@ -63,6 +65,9 @@ struct Lease {
   std::optional<int64_t> last_renewed_ms{};  // lastRenewedMillis (display only)
   std::string stream{};  // streamArn: the DynamoDB stream's ARN; empty for Kinesis
 
+  // The shard this lease is for. The coordinator and worker speak kinesis::ShardId; the item
+  // keeps the text the table stores, so a lease reads and writes as the KCL's does.
+  [[nodiscard]] kinesis::ShardId shard() const { return kinesis::ShardId(key); }
   [[nodiscard]] bool owned() const { return !owner.empty(); }
   // The shard was read to its end and everything in it is processed.
   [[nodiscard]] bool finished() const { return checkpoint == kShardEnd; }

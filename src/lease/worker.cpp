@@ -191,8 +191,8 @@ class Worker::Consumer {
   enum class Outcome { kRunning, kFinished, kLost, kStopped };
 
   Consumer(Worker& w, TakenLease taken, std::chrono::milliseconds start_delay)
-      : w_(w), lease_(std::move(taken.lease)), start_delay_(start_delay),
-        lost_(w.coordinator_->lost_flag(lease_.key)), backoff_(w.config_.retry_base, w.config_.retry_max) {
+      : w_(w), lease_(std::move(taken.lease)), shard_(lease_.shard()), start_delay_(start_delay),
+        lost_(w.coordinator_->lost_flag(shard_)), backoff_(w.config_.retry_base, w.config_.retry_max) {
     if (!lost_) lost_ = std::make_shared<std::atomic<bool>>(true);
     thread_ = std::thread([this] { outcome_.store(run()); });
   }
@@ -204,7 +204,7 @@ class Worker::Consumer {
   void join() {
     if (thread_.joinable()) thread_.join();
   }
-  const std::string& shard() const { return lease_.key; }
+  const kinesis::ShardId& shard() const { return shard_; }
 
  private:
   bool lost() const { return lost_->load(); }
@@ -229,13 +229,13 @@ class Worker::Consumer {
   }
   void set_status(const std::function<void(ShardStatus&)>& f) {
     std::lock_guard lock(w_.mu_);
-    auto& s = w_.status_[lease_.key];
-    s.shard_id = lease_.key;
+    auto& s = w_.status_[shard_];
+    s.shard_id = shard_;
     f(s);
   }
 
   Outcome run() {
-    const std::string& shard = lease_.key;
+    const std::string& shard = shard_.str();  // for messages
     set_status([&](ShardStatus& s) { s.checkpoint = lease_.checkpoint; });
     if (start_delay_ > 0ms && !nap(start_delay_, true)) return lost() ? Outcome::kLost : Outcome::kStopped;
     if (lease_.finished()) return Outcome::kFinished;
@@ -266,7 +266,7 @@ class Worker::Consumer {
           skip_before_ = std::chrono::floor<std::chrono::seconds>(pos.timestamp);
           pos = kinesis::StartingPosition::trim_horizon();
         }
-        auto r = w_.source_->shard_iterator(kinesis::ShardId(shard), pos);
+        auto r = w_.source_->shard_iterator(shard_, pos);
         if (!r.ok() && w_.source_->is_trimmed(r.error())) {
           trimmed(r.error());
           continue;
@@ -357,11 +357,11 @@ class Worker::Consumer {
           // shard (DynamoDB Streams throttles alike), prefetch or not.
           reader->request(*page.next_iterator, *last_call + w_.config_.min_get_records_interval);
         }
-        ShardBatch batch{shard,
+        ShardBatch batch{shard_,
                          std::move(page.records),
                          page.millis_behind_latest,
                          lost_.get(),
-                         [this] { return w_.coordinator_->write_deadline(lease_.key); },
+                         [this] { return w_.coordinator_->write_deadline(shard_); },
                          lease_.owner,
                          lease_.owner_token};
         if (!process(batch)) return lost() ? Outcome::kLost : Outcome::kStopped;
@@ -406,10 +406,10 @@ class Worker::Consumer {
   bool process(const ShardBatch& batch) {
     Backoff backoff(w_.config_.retry_base, w_.config_.retry_max);
     for (;;) {
-      sync::hit(sync::kBeforeProcess, batch.shard_id);
+      sync::hit(sync::kBeforeProcess, batch.shard_id.str());
       Status st = w_.processor_.process(batch);
       if (st.ok()) {
-        sync::hit(sync::kAfterProcess, batch.shard_id);
+        sync::hit(sync::kAfterProcess, batch.shard_id.str());
         w_.counters_->batches_processed++;
         set_status([&](ShardStatus& s) { s.batches++; });
         return true;
@@ -417,14 +417,14 @@ class Worker::Consumer {
       w_.counters_->batch_failures++;
       if (lost()) return false;
       if (out_of_time()) {
-        spdlog::warn("shard {}: stopping with a failed batch not checkpointed (seq {}..{}): {}", batch.shard_id,
+        spdlog::warn("shard {}: stopping with a failed batch not checkpointed (seq {}..{}): {}", batch.shard_id.str(),
                      batch.records.front().sequence_number.str(), batch.records.back().sequence_number.str(),
                      st.error().describe());
         return false;
       }
       auto d = backoff.next();
       spdlog::warn("shard {}: batch of {} records (seq {}..{}) failed, attempt {}, retry in {} ms: {}",
-                   batch.shard_id, batch.records.size(), batch.records.front().sequence_number.str(),
+                   batch.shard_id.str(), batch.records.size(), batch.records.front().sequence_number.str(),
                    batch.records.back().sequence_number.str(), backoff.attempts(), d.count(), st.error().describe());
       if (!nap(d, false)) return false;
     }
@@ -434,7 +434,7 @@ class Worker::Consumer {
   bool checkpoint(const std::string& value) {
     Backoff backoff(w_.config_.retry_base, w_.config_.retry_max);
     for (;;) {
-      auto r = w_.coordinator_->checkpoint(lease_.key, value);
+      auto r = w_.coordinator_->checkpoint(shard_, value);
       if (r.ok()) {
         if (!*r) return false;
         w_.counters_->checkpoints++;
@@ -458,7 +458,7 @@ class Worker::Consumer {
         std::chrono::duration_cast<std::chrono::milliseconds>(w_.clock_.now().time_since_epoch()).count();
     Backoff backoff(w_.config_.retry_base, w_.config_.retry_max);
     for (;;) {
-      auto r = w_.coordinator_->checkpoint(lease_.key, std::string(kAtTimestamp), now_ms);
+      auto r = w_.coordinator_->checkpoint(shard_, std::string(kAtTimestamp), now_ms);
       if (r.ok()) {
         if (!*r) return false;
         lease_.checkpoint = std::string(kAtTimestamp);
@@ -483,11 +483,12 @@ class Worker::Consumer {
   bool shard_gone() {
     auto shards = w_.source_->list_shards();
     if (!shards.ok()) return false;
-    return std::none_of(shards->begin(), shards->end(), [&](const kinesis::Shard& s) { return s.id.str() == lease_.key; });
+    return std::none_of(shards->begin(), shards->end(), [&](const kinesis::Shard& s) { return s.id == shard_; });
   }
 
   Worker& w_;
   Lease lease_;
+  const kinesis::ShardId shard_;  // lease_.key, typed
   std::chrono::milliseconds start_delay_;
   std::shared_ptr<const std::atomic<bool>> lost_;
   Backoff backoff_;
@@ -540,7 +541,7 @@ Worker::Worker(Config config, std::unique_ptr<ShardSource> source, std::unique_p
 Worker::~Worker() {
   stopping_.store(true);
   renewer_stop_.store(true);
-  std::map<std::string, std::unique_ptr<Consumer>> consumers;
+  decltype(consumers_) consumers;
   {
     std::lock_guard lock(mu_);
     consumers.swap(consumers_);
@@ -724,15 +725,16 @@ void Worker::start_consumer(const TakenLease& taken) {
   counters_->leases_taken++;
   if (taken.stolen) counters_->leases_stolen++;
   std::unique_ptr<Consumer> old;  // an earlier consumer of the same shard, stopping (lease lost)
+  const kinesis::ShardId shard = taken.lease.shard();
   {
     std::lock_guard lock(mu_);
-    auto it = consumers_.find(taken.lease.key);
+    auto it = consumers_.find(shard);
     if (it != consumers_.end()) old = std::move(it->second);
   }
   old.reset();  // joined outside the lock: its thread takes mu_ to report its status
   std::lock_guard lock(mu_);
-  status_.erase(taken.lease.key);
-  consumers_[taken.lease.key] = std::make_unique<Consumer>(*this, taken, taken.stolen ? config_.steal_grace : 0ms);
+  status_.erase(shard);
+  consumers_[shard] = std::make_unique<Consumer>(*this, taken, taken.stolen ? config_.steal_grace : 0ms);
 }
 
 void Worker::reap_consumers(bool wait_all) {
@@ -755,7 +757,7 @@ void Worker::reap_consumers(bool wait_all) {
       case Consumer::Outcome::kFinished: {
         auto r = coordinator_->release(c->shard());
         if (!r.ok()) {
-          spdlog::warn("shard {}: releasing the finished lease failed: {}", c->shard(), r.error().describe());
+          spdlog::warn("shard {}: releasing the finished lease failed: {}", c->shard().str(), r.error().describe());
           coordinator_->drop(c->shard());
         }
         sync_requested_.store(true);  // its children may be ready now
@@ -764,7 +766,7 @@ void Worker::reap_consumers(bool wait_all) {
       case Consumer::Outcome::kLost:
         counters_->leases_lost++;
         coordinator_->drop(c->shard());
-        spdlog::warn("shard {}: consumer stopped: lease lost", c->shard());
+        spdlog::warn("shard {}: consumer stopped: lease lost", c->shard().str());
         break;
       case Consumer::Outcome::kStopped:
       case Consumer::Outcome::kRunning:
@@ -847,7 +849,7 @@ Status Worker::run(const std::atomic<bool>& stop) {
   if (renewer_.joinable()) renewer_.join();
   for (const auto& shard : coordinator_->held_shards()) {
     auto r = coordinator_->release(shard);
-    if (!r.ok()) spdlog::warn("shard {}: releasing the lease failed: {}", shard, r.error().describe());
+    if (!r.ok()) spdlog::warn("shard {}: releasing the lease failed: {}", shard.str(), r.error().describe());
   }
   spdlog::info("worker {} stopped", config_.worker_id);
   if (conflict) return Error(ErrorKind::kFatal, "WorkerIdInUse", *conflict);

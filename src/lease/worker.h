@@ -57,7 +57,7 @@ class Client;
 namespace dynarep::lease {
 
 struct ShardBatch {
-  std::string shard_id;
+  kinesis::ShardId shard_id;
   std::vector<kinesis::Record> records;  // in sequence order, never empty
   int64_t millis_behind_latest = 0;
   // Set when the lease was lost while the batch is in hand: its results will not be
@@ -73,14 +73,6 @@ struct ShardBatch {
   // makes them conditional on these. Empty without a lease.
   std::string lease_owner;
   std::string lease_owner_token;
-
-  // Whether writing may start now by the deadline above.
-  [[nodiscard]] bool may_write(std::chrono::steady_clock::time_point now) const {
-    if (abandoned != nullptr && abandoned->load()) return false;
-    if (!write_deadline) return true;
-    auto d = write_deadline();
-    return d && now < *d;
-  }
 };
 
 class RecordProcessor {
@@ -143,8 +135,9 @@ std::string default_worker_id();
 
 // One consumer's state, for metrics and logs.
 struct ShardStatus {
-  std::string shard_id;
-  std::string checkpoint;        // last checkpoint written (or the lease's at start)
+  kinesis::ShardId shard_id;
+  // Last checkpoint written (or the lease's at start): a sequence number or a sentinel (lease.h).
+  std::string checkpoint;
   int64_t millis_behind_latest = -1;  // -1 before the first GetRecords
   int64_t records_read = 0;
   int64_t batches = 0;
@@ -233,8 +226,8 @@ class Worker {
   std::atomic<bool> sync_requested_{false};
   std::thread renewer_;
   mutable std::mutex mu_;  // guards consumers_ and status_
-  std::map<std::string, std::unique_ptr<Consumer>> consumers_;
-  std::map<std::string, ShardStatus> status_;
+  std::map<kinesis::ShardId, std::unique_ptr<Consumer>> consumers_;
+  std::map<kinesis::ShardId, ShardStatus> status_;
   std::optional<std::chrono::steady_clock::time_point> last_take_ok_;  // guarded by mu_
   std::string last_take_error_;                                          // guarded by mu_
 };

@@ -129,7 +129,7 @@ void render_worker_metrics(std::string& out, const lease::Worker& worker) {
   prom_header(out, "dynarep_replicate_millis_behind_latest", "gauge",
               "GetRecords MillisBehindLatest per shard (-1 before the first read)");
   for (const auto& sh : shards) {
-    prom_sample(out, "dynarep_replicate_millis_behind_latest", fmt::format("shard=\"{}\"", sh.shard_id),
+    prom_sample(out, "dynarep_replicate_millis_behind_latest", fmt::format("shard=\"{}\"", sh.shard_id.str()),
                 static_cast<double>(sh.millis_behind_latest));
   }
 }

@@ -157,7 +157,7 @@ Status Replicator::write_fenced_group(const std::vector<WriteSlot>& writes, std:
   dynamodb::TransactItem fence;
   fence.kind = dynamodb::TransactItem::Kind::kConditionCheck;
   fence.table = opt_.fence_table;
-  fence.item.set(std::string(lease::kAttrKey), model::Value::S(lease.shard_id));
+  fence.item.set(std::string(lease::kAttrKey), model::Value::S(lease.shard_id.str()));
   fence.expression_attribute_names = {{"#o", std::string(lease::kAttrOwner)}, {"#t", std::string(lease::kAttrOwnerToken)}};
   fence.expression_attribute_values.set(":me", model::Value::S(lease.lease_owner));
   fence.expression_attribute_values.set(":tok", model::Value::S(lease.lease_owner_token));
@@ -185,7 +185,7 @@ Status Replicator::write_fenced_group(const std::vector<WriteSlot>& writes, std:
         return Error(ErrorKind::kCancelled, "LeaseLost",
                      fmt::format("shard {}: the lease in {} no longer names this worker ({}); its writes are refused "
                                  "and the batch is left to the shard's new owner",
-                                 lease.shard_id, opt_.fence_table, lease.lease_owner));
+                                 lease.shard_id.str(), opt_.fence_table, lease.lease_owner));
       }
       std::vector<size_t> keep;
       for (size_t n = 0; n < idx.size(); ++n) {
@@ -413,7 +413,7 @@ Result<ApplyResult> Replicator::apply(const std::vector<ChangeInput>& inputs, co
 Status ReplicationProcessor::process(const lease::ShardBatch& batch) {
   auto inputs = inputs_from_kinesis(batch.shard_id, batch.records);
   auto r = replicator_.apply(inputs, &batch);
-  if (!r.ok()) return std::move(r).error().with_context("shard " + batch.shard_id);
+  if (!r.ok()) return std::move(r).error().with_context("shard " + batch.shard_id.str());
   return {};
 }
 

@@ -84,7 +84,7 @@ Result<StatusReport> lease_status(lease::LeaseStore& store, const StatusOptions&
     }
     if (s.live) r.workers[l.owner].push_back(l.key);
     if (opt.source != nullptr && !s.finished && !s.waiting) {
-      auto it = opt.source->shard_iterator(kinesis::ShardId(l.key), position_of(l, *opt.source));
+      auto it = opt.source->shard_iterator(l.shard(), position_of(l, *opt.source));
       if (it.ok()) {
         auto page = opt.source->get_records(*it, 1);
         if (page.ok()) {

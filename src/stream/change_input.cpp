@@ -7,11 +7,12 @@ std::optional<std::chrono::system_clock::time_point> ChangeInput::event_time() c
   return arrival;
 }
 
-std::vector<ChangeInput> inputs_from_kinesis(const std::string& shard, const std::vector<kinesis::Record>& records) {
+std::vector<ChangeInput> inputs_from_kinesis(const kinesis::ShardId& shard,
+                                            const std::vector<kinesis::Record>& records) {
   std::vector<ChangeInput> out;
   out.reserve(records.size());
   for (const auto& r : records) {
-    out.push_back(ChangeInput{shard, r.sequence_number.str(), r.partition_key, r.approximate_arrival, r.data,
+    out.push_back(ChangeInput{shard.str(), r.sequence_number.str(), r.partition_key, r.approximate_arrival, r.data,
                               parse_change_record(r.data)});
   }
   return out;

@@ -16,8 +16,12 @@
 namespace dynarep::stream {
 
 struct ChangeInput {
-  std::string shard;            // shard id, or the event source; for messages and dead letters
-  std::string sequence_number;  // Kinesis sequence number (or DynamoDB Streams SequenceNumber)
+  // Shard id, or the event source (a Lambda event's eventSourceARN, a dead letter's "shard"):
+  // text, not kinesis::ShardId, because it is not always a shard. For messages and dead letters.
+  std::string shard;
+  // Kinesis sequence number (or DynamoDB Streams SequenceNumber); text, as it may be empty or
+  // come from a dead-letter file.
+  std::string sequence_number;
   std::string partition_key;    // Kinesis partition key; empty when none
   std::optional<std::chrono::system_clock::time_point> arrival;  // ApproximateArrivalTimestamp
   std::string raw;              // the record's data as received (kept for dead letters)
@@ -29,7 +33,8 @@ struct ChangeInput {
 };
 
 // From Kinesis records (parses each record's data).
-std::vector<ChangeInput> inputs_from_kinesis(const std::string& shard, const std::vector<kinesis::Record>& records);
+std::vector<ChangeInput> inputs_from_kinesis(const kinesis::ShardId& shard,
+                                            const std::vector<kinesis::Record>& records);
 // From a parsed Lambda event. `raw_records` are the event's records as JSON text when known
 // (for dead letters); may be empty.
 std::vector<ChangeInput> inputs_from_lambda(std::vector<LambdaRecord> records,

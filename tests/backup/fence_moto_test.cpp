@@ -63,7 +63,7 @@ class IncrementalFenceMotoTest : public ::testing::Test {
   // it). Every later check finds the lease gone, as the stale worker would once it wakes up.
   static lease::ShardBatch stale_batch(std::atomic<int>& checks, std::function<void()> at_first_check) {
     lease::ShardBatch b;
-    b.shard_id = "shardId-000000000000";
+    b.shard_id = kinesis::ShardId("shardId-000000000000");
     b.write_deadline = [&checks, at_first_check]() -> std::optional<std::chrono::steady_clock::time_point> {
       if (checks++ == 0) {
         at_first_check();
@@ -75,7 +75,7 @@ class IncrementalFenceMotoTest : public ::testing::Test {
   }
   static lease::ShardBatch owner_batch() {
     lease::ShardBatch b;
-    b.shard_id = "shardId-000000000000";
+    b.shard_id = kinesis::ShardId("shardId-000000000000");
     b.write_deadline = [] { return std::chrono::steady_clock::now() + 1h; };
     return b;
   }

@@ -47,7 +47,7 @@ class Collect final : public RecordProcessor {
  public:
   Status process(const ShardBatch& b) override {
     std::lock_guard lock(mu_);
-    for (const auto& r : b.records) seen_.push_back({b.shard_id, r.sequence_number.str()});
+    for (const auto& r : b.records) seen_.push_back({b.shard_id.str(), r.sequence_number.str()});
     return {};
   }
   std::vector<std::pair<std::string, std::string>> seen() {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <string>
+#include <type_traits>
 
 #include "core/clock.h"
 #include "lease/coordinator.h"
@@ -16,6 +18,18 @@ namespace {
 
 using namespace std::chrono_literals;
 using Op = InMemoryLeaseStore::Op;
+
+kinesis::ShardId sid(const char* id) { return kinesis::ShardId(id); }
+
+// Shards are typed at the coordinator: a shard id and a checkpoint value (both text before)
+// cannot be swapped, nor a bare string passed for a shard.
+template <class Shard>
+concept CheckpointsWith = requires(LeaseCoordinator& c, const Shard& shard, const std::string& value) {
+  c.checkpoint(shard, value);
+};
+static_assert(CheckpointsWith<kinesis::ShardId>);
+static_assert(!CheckpointsWith<std::string>);
+static_assert(!std::is_invocable_v<decltype(&LeaseCoordinator::holds), const LeaseCoordinator&, std::string>);
 
 class CoordinatorTest : public ::testing::Test {
  protected:
@@ -101,7 +115,7 @@ TEST_F(CoordinatorTest, OwnedLeaseExpiresOnlyAfterItsCounterStoodStillForTheDura
   // a finds out at its next renewal: lost, an outcome, not an exception.
   auto lost = worker("a").renew_leases();
   ASSERT_EQ(lost.size(), 1u);
-  EXPECT_FALSE(worker("a").holds("shard-0"));
+  EXPECT_FALSE(worker("a").holds(sid("shard-0")));
 }
 
 TEST_F(CoordinatorTest, TwoWorkersSplitFourLeasesEvenly) {
@@ -171,21 +185,21 @@ TEST_F(CoordinatorTest, DeadWorkersLeasesMoveAfterTheLeaseDuration) {
 TEST_F(CoordinatorTest, CheckpointAfterAStealIsRefused) {
   add_shards(1);
   take("a");
-  ASSERT_TRUE(*worker("a").checkpoint("shard-0", "100"));
+  ASSERT_TRUE(*worker("a").checkpoint(sid("shard-0"), "100"));
   // b takes the lease (expired in b's eyes).
   take("b");
   clock_.advance(11s);
   ASSERT_EQ(take("b").size(), 1u);
-  auto flag = worker("a").lost_flag("shard-0");
+  auto flag = worker("a").lost_flag(sid("shard-0"));
   ASSERT_TRUE(flag);
-  auto r = worker("a").checkpoint("shard-0", "200");
+  auto r = worker("a").checkpoint(sid("shard-0"), "200");
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(*r) << "a lost the lease: its checkpoint must not be written";
   EXPECT_TRUE(flag->load());
   EXPECT_EQ(store_.peek("shard-0")->checkpoint, "100");
-  EXPECT_FALSE(worker("a").holds("shard-0"));
+  EXPECT_FALSE(worker("a").holds(sid("shard-0")));
   // The new owner checkpoints normally and resets the owner-switch count.
-  ASSERT_TRUE(*worker("b").checkpoint("shard-0", "300"));
+  ASSERT_TRUE(*worker("b").checkpoint(sid("shard-0"), "300"));
   EXPECT_EQ(store_.peek("shard-0")->owner_switches_since_checkpoint, 0);
 }
 
@@ -200,18 +214,18 @@ TEST_F(CoordinatorTest, RenewalsFailingForTheLeaseDurationDropTheLease) {
   clock_.advance(1s);  // 10 s since the take
   auto lost = worker("a").renew_leases();
   EXPECT_EQ(lost.size(), 1u);
-  EXPECT_FALSE(worker("a").holds("shard-0"));
+  EXPECT_FALSE(worker("a").holds(sid("shard-0")));
 }
 
 TEST_F(CoordinatorTest, CheckpointErrorIsRetryableNotALoss) {
   add_shards(1);
   take("a");
   store_.fail_next(Op::kCheckpoint, 1, transient("throttled"));
-  auto r = worker("a").checkpoint("shard-0", "5");
+  auto r = worker("a").checkpoint(sid("shard-0"), "5");
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.error().retryable());
-  EXPECT_TRUE(worker("a").holds("shard-0"));
-  EXPECT_TRUE(*worker("a").checkpoint("shard-0", "5"));
+  EXPECT_TRUE(worker("a").holds(sid("shard-0")));
+  EXPECT_TRUE(*worker("a").checkpoint(sid("shard-0"), "5"));
 }
 
 TEST_F(CoordinatorTest, OwnWriteAppliedButAnsweredAsConflictIsRecognised) {
@@ -219,14 +233,14 @@ TEST_F(CoordinatorTest, OwnWriteAppliedButAnsweredAsConflictIsRecognised) {
   take("a");
   // The answer was lost and the retry failed its condition: the write is there all the same.
   store_.ambiguous_next(Op::kCheckpoint, 1);
-  auto r = worker("a").checkpoint("shard-0", "77");
+  auto r = worker("a").checkpoint(sid("shard-0"), "77");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(*r);
-  EXPECT_TRUE(worker("a").holds("shard-0"));
+  EXPECT_TRUE(worker("a").holds(sid("shard-0")));
   store_.ambiguous_next(Op::kRenew, 1);
   EXPECT_TRUE(worker("a").renew_leases().empty());
   // The coordinator's counter caught up: the next write works.
-  EXPECT_TRUE(*worker("a").checkpoint("shard-0", "78"));
+  EXPECT_TRUE(*worker("a").checkpoint(sid("shard-0"), "78"));
   EXPECT_EQ(store_.peek("shard-0")->checkpoint, "78");
 }
 
@@ -239,10 +253,10 @@ TEST_F(CoordinatorTest, ReleasedLeaseIsFreeAtOnce) {
   ASSERT_EQ(worker("a").held_shards().size(), 1u);
   auto mine = worker("a").held_shards()[0];
   ASSERT_TRUE(*worker("a").release(mine));
-  EXPECT_FALSE(store_.peek(mine)->owned());
+  EXPECT_FALSE(store_.peek(mine.str())->owned());
   auto got = take("b");  // no waiting for expiry
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0], mine);
+  EXPECT_EQ(got[0], mine.str());
 }
 
 TEST_F(CoordinatorTest, ChildIsTakenOnlyAfterItsParentsFinish) {
@@ -256,8 +270,8 @@ TEST_F(CoordinatorTest, ChildIsTakenOnlyAfterItsParentsFinish) {
   auto first = take("a");
   ASSERT_EQ(first, std::vector<std::string>{"parent"});
   EXPECT_TRUE(take("a").empty());
-  ASSERT_TRUE(*worker("a").checkpoint("parent", "SHARD_END"));
-  ASSERT_TRUE(*worker("a").release("parent"));
+  ASSERT_TRUE(*worker("a").checkpoint(sid("parent"), "SHARD_END"));
+  ASSERT_TRUE(*worker("a").release(sid("parent")));
   EXPECT_EQ(take("a"), std::vector<std::string>{"child"});
 }
 
@@ -306,11 +320,11 @@ TEST_F(CoordinatorTest, APausedProcessWhoseIdWasReusedStandsDownOnResuming) {
   // "a" resumes. Its renewal finds the counter moved, and the read-back shows its own worker id:
   // before owner tokens that passed for its own write, and both processes read the shard.
   auto lost = worker("a").renew_leases();
-  EXPECT_EQ(lost, std::vector<std::string>{"shard-0"});
-  EXPECT_FALSE(worker("a").holds("shard-0"));
+  EXPECT_EQ(lost, std::vector<kinesis::ShardId>{sid("shard-0")});
+  EXPECT_FALSE(worker("a").holds(sid("shard-0")));
   EXPECT_TRUE(worker("a").id_conflict());
-  EXPECT_TRUE(twin.holds("shard-0"));
-  EXPECT_TRUE(*twin.checkpoint("shard-0", "9"));
+  EXPECT_TRUE(twin.holds(sid("shard-0")));
+  EXPECT_TRUE(*twin.checkpoint(sid("shard-0"), "9"));
 }
 
 TEST_F(CoordinatorTest, AnAmbiguousRenewalByASameIdProcessIsNotTakenForOurOwn) {
@@ -322,22 +336,22 @@ TEST_F(CoordinatorTest, AnAmbiguousRenewalByASameIdProcessIsNotTakenForOurOwn) {
   Lease cur = *store_.peek("shard-0");
   ASSERT_TRUE(*store_.take(cur, "a", "token-of-the-other-process"));
   auto lost = worker("a").renew_leases();
-  EXPECT_EQ(lost, std::vector<std::string>{"shard-0"});
-  EXPECT_FALSE(worker("a").holds("shard-0"));
+  EXPECT_EQ(lost, std::vector<kinesis::ShardId>{sid("shard-0")});
+  EXPECT_FALSE(worker("a").holds(sid("shard-0")));
 }
 
 TEST_F(CoordinatorTest, WriteDeadlineIsTheLastRenewalPlusTheDurationLessAMargin) {
   add_shards(1);
   take("a");
   auto t0 = clock_.steady_now();
-  auto d = worker("a").write_deadline("shard-0");
+  auto d = worker("a").write_deadline(sid("shard-0"));
   ASSERT_TRUE(d);
   EXPECT_EQ(*d, t0 + 9s);
   clock_.advance(5s);
   worker("a").renew_leases();
-  EXPECT_EQ(*worker("a").write_deadline("shard-0"), t0 + 14s);
-  ASSERT_TRUE(*worker("a").release("shard-0"));
-  EXPECT_FALSE(worker("a").write_deadline("shard-0"));
+  EXPECT_EQ(*worker("a").write_deadline(sid("shard-0")), t0 + 14s);
+  ASSERT_TRUE(*worker("a").release(sid("shard-0")));
+  EXPECT_FALSE(worker("a").write_deadline(sid("shard-0")));
 }
 
 TEST_F(CoordinatorTest, ListingErrorIsReturned) {
@@ -357,7 +371,7 @@ TEST_F(CoordinatorTest, LostTakeRaceIsSkipped) {
     ASSERT_TRUE(*store_.take(l, "b", "token-b"));
   });
   EXPECT_TRUE(take("a").empty());
-  EXPECT_FALSE(worker("a").holds("shard-0"));
+  EXPECT_FALSE(worker("a").holds(sid("shard-0")));
   EXPECT_EQ(store_.peek("shard-0")->owner, "b");
 }
 

@@ -34,8 +34,8 @@ class Recorder final : public RecordProcessor {
       return transient("injected failure");
     }
     for (const auto& r : batch.records) {
-      seen_.push_back({batch.shard_id, r.sequence_number.str(), r.data});
-      events_.push_back("process " + batch.shard_id);
+      seen_.push_back({batch.shard_id.str(), r.sequence_number.str(), r.data});
+      events_.push_back("process " + batch.shard_id.str());
     }
     return {};
   }

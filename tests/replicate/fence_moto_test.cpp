@@ -44,7 +44,7 @@ class FenceMotoTest : public ::testing::Test {
     lease::Lease l = **cur;
     EXPECT_TRUE(*store_->take(l, owner, "token-" + owner));
     lease::ShardBatch b;
-    b.shard_id = l.key;
+    b.shard_id = l.shard();
     b.lease_owner = owner;
     b.lease_owner_token = "token-" + owner;
     b.write_deadline = [] { return std::chrono::steady_clock::now() + 1h; };  // the lease looks fine here

@@ -120,7 +120,7 @@ TEST_F(ReplicatorStackTest, AWorkerPausedPastItsLeaseDoesNotOverwriteTheNewOwner
   std::atomic<bool> abandoned{false};
   std::atomic<int> asked{0};
   lease::ShardBatch batch;
-  batch.shard_id = "shardId-000000000000";
+  batch.shard_id = kinesis::ShardId("shardId-000000000000");
   batch.abandoned = &abandoned;
   batch.write_deadline = [&]() -> std::optional<std::chrono::steady_clock::time_point> {
     if (asked++ == 0) {
