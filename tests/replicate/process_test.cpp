@@ -473,21 +473,29 @@ TEST_F(ReplicateProcessTest, StatusFollowsALiveRunAsAHealthCheck) {
     }
   }
 
+  // w2 is paused (SIGSTOP) while w1 dies: otherwise w2 may take w1's shards over in the same
+  // instant their leases age past the lease duration, and a status run (a process start under
+  // load) can miss that window entirely. Paused, w2 cannot steal, so the unowned state lasts
+  // until status has shown it.
+  w2->signal(SIGSTOP);
   w1->signal(SIGKILL);
   ASSERT_TRUE(w1->wait(10s));
-  bool saw_unowned = false;
   ASSERT_TRUE(eventually(
       [&] {
         r = status({"--json"});
-        if (r.exit_code == 1 && r.out.find("has had no live owner") != std::string::npos &&
-            r.out.find("last held by w1") != std::string::npos) {
-          saw_unowned = true;
-        }
+        return r.exit_code == 1 && r.out.find("has had no live owner") != std::string::npos &&
+               r.out.find("last held by w1") != std::string::npos;
+      },
+      30s, 200ms))
+      << "w1's shards were never shown without a live owner: " << r.out << r.err;
+  w2->signal(SIGCONT);
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = status({"--json"});
         return r.exit_code == 0 && r.out.find("\"w1\"") == std::string::npos;  // all of w1's shards taken over
       },
       30s, 200ms))
       << r.out << r.err;
-  EXPECT_TRUE(saw_unowned) << "w1's shards were never shown without a live owner";
   EXPECT_NE(r.out.find("\"healthy\":true"), std::string::npos) << r.out;
 
   Writer w(primary_, stream);
