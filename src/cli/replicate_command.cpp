@@ -222,7 +222,7 @@ class ReplicateCommand final : public Command {
     app.add_option("--shutdown-timeout", shutdown_timeout_,
                    "On SIGTERM, how long a failing batch is still retried before exiting without its checkpoint (default 30s)");
     app.add_option("--log-interval", log_interval_, "Throughput log line interval (default 10s)");
-    app.add_option("--parallel", s_.parallel, "BatchGetItem/BatchWriteItem calls in flight per batch (default 4)")
+    app.add_option("--parallel", s_.parallel, "Segments of a batch applied at once, per shard: each one BatchGetItem of up to 100 keys, then its writes (default 4)")
         ->check(CLI::Range(1, 64));
     app.add_option("--event", event_, "Apply one Lambda event ({\"Records\":[...]}) from FILE or - and exit");
     app.add_flag("--lambda-runtime", lambda_runtime_,

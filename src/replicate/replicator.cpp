@@ -109,7 +109,7 @@ Status Replicator::read_primary(const std::vector<model::Item>& keys, std::vecto
   const size_t chunks = (keys.size() + chunk - 1) / chunk;
   std::vector<Status> status(chunks);
   std::vector<std::vector<std::pair<size_t, std::string>>> bad_per(chunks);
-  run_parallel(chunks, opt_.parallel, [&](size_t c) {
+  auto read_chunk = [&](size_t c) {
     const size_t begin = c * chunk;
     const size_t end = std::min(keys.size(), begin + chunk);
     std::vector<model::Item> part(keys.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -144,7 +144,12 @@ Status Replicator::read_primary(const std::vector<model::Item>& keys, std::vecto
         return;
       }
     }
-  });
+  };
+  // On the calling thread: apply() calls this once per segment (one chunk), segments in parallel.
+  for (size_t c = 0; c < chunks; ++c) {
+    read_chunk(c);
+    if (!status[c].ok()) break;
+  }
   for (auto& s : status) DR_TRY(s);
   for (auto& b : bad_per) bad.insert(bad.end(), b.begin(), b.end());
   metrics_->keys_read += static_cast<int64_t>(keys.size());
@@ -227,12 +232,8 @@ Status Replicator::write_fenced(const std::vector<WriteSlot>& writes, std::vecto
     groups.back().push_back(i);
     bytes += size;
   }
-  std::vector<Status> status(groups.size());
-  std::vector<std::vector<std::pair<size_t, std::string>>> bad_per(groups.size());
-  run_parallel(groups.size(), opt_.parallel,
-               [&](size_t g) { status[g] = write_fenced_group(writes, groups[g], bad_per[g], lease); });
-  for (auto& s : status) DR_TRY(s);
-  for (auto& b : bad_per) bad.insert(bad.end(), b.begin(), b.end());
+  // On the calling thread: apply() runs segments in parallel, each one or two groups.
+  for (auto& g : groups) DR_TRY(write_fenced_group(writes, std::move(g), bad, lease));
   return {};
 }
 
@@ -241,47 +242,25 @@ Status Replicator::write_replica(const std::vector<WriteSlot>& writes, std::vect
   if (!opt_.fence_table.empty() && lease != nullptr && !lease->lease_owner.empty()) {
     return write_fenced(writes, bad, *lease);
   }
-  // Groups of whole BatchWriteItem calls, one group per thread; keys are distinct (one action
-  // per key), so the order between calls does not matter.
-  const size_t per_call = dynamodb::kMaxBatchWrite;
-  const size_t calls = (writes.size() + per_call - 1) / per_call;
-  const size_t groups = std::min<size_t>(calls, static_cast<size_t>(std::max(opt_.parallel, 1)));
-  std::vector<std::vector<size_t>> group_slots(groups);
-  for (size_t c = 0; c < calls; ++c) {
-    for (size_t i = c * per_call; i < std::min(writes.size(), (c + 1) * per_call); ++i) {
-      group_slots[c % groups].push_back(i);
-    }
+  // One segment's writes on the calling thread: batch_write_all sends them in calls of 25 and
+  // resends what DynamoDB leaves unprocessed.
+  std::vector<dynamodb::WriteRequest> reqs;
+  reqs.reserve(writes.size());
+  for (const auto& w : writes) reqs.push_back(w.request);
+  auto r = opt_.replica->batch_write_all(opt_.replica_table, reqs, [lease] { return fenced_options(lease); });
+  if (r.ok()) return {};
+  if (!record_specific(r.error())) return std::move(r).error();
+  spdlog::warn("table {}: BatchWriteItem rejected ({}); writing {} items one by one", opt_.replica_table,
+               r.error().describe(), reqs.size());
+  for (const auto& slot : writes) {
+    const auto& w = slot.request;
+    Status st = w.kind == dynamodb::WriteRequest::Kind::kPut
+                    ? opt_.replica->put_item(opt_.replica_table, w.item, fenced_options(lease))
+                    : opt_.replica->delete_item(opt_.replica_table, w.item, fenced_options(lease));
+    if (st.ok()) continue;
+    if (!record_specific(st.error())) return st;
+    bad.emplace_back(slot.action, "the replica rejects the write: " + st.error().describe());
   }
-  std::vector<Status> status(groups);
-  std::vector<std::vector<std::pair<size_t, std::string>>> bad_per(groups);
-  run_parallel(groups, opt_.parallel, [&](size_t g) {
-    std::vector<dynamodb::WriteRequest> reqs;
-    reqs.reserve(group_slots[g].size());
-    for (size_t i : group_slots[g]) reqs.push_back(writes[i].request);
-    auto r = opt_.replica->batch_write_all(opt_.replica_table, reqs, [lease] { return fenced_options(lease); });
-    if (r.ok()) return;
-    if (!record_specific(r.error())) {
-      status[g] = std::move(r).error();
-      return;
-    }
-    spdlog::warn("table {}: BatchWriteItem rejected ({}); writing {} items one by one", opt_.replica_table,
-                 r.error().describe(), reqs.size());
-    for (size_t i : group_slots[g]) {
-      const auto& w = writes[i].request;
-      Status st = w.kind == dynamodb::WriteRequest::Kind::kPut
-                      ? opt_.replica->put_item(opt_.replica_table, w.item, fenced_options(lease))
-                      : opt_.replica->delete_item(opt_.replica_table, w.item, fenced_options(lease));
-      if (st.ok()) continue;
-      if (record_specific(st.error())) {
-        bad_per[g].emplace_back(writes[i].action, "the replica rejects the write: " + st.error().describe());
-      } else {
-        status[g] = std::move(st).error();
-        return;
-      }
-    }
-  });
-  for (auto& s : status) DR_TRY(s);
-  for (auto& b : bad_per) bad.insert(bad.end(), b.begin(), b.end());
   return {};
 }
 
@@ -302,64 +281,91 @@ Result<ApplyResult> Replicator::apply(const std::vector<ChangeInput>& inputs, co
   };
   for (const auto& r : plan.rejected) letter(r.input, r.reason);
 
-  std::vector<bool> dropped(plan.actions.size(), false);
-  // Reads from the primary.
-  std::vector<size_t> reads;
-  for (size_t a = 0; a < plan.actions.size(); ++a) {
-    if (plan.actions[a].kind == detail::KeyAction::Kind::kRead) reads.push_back(a);
+  // The batch goes out in segments: consecutive actions with at most one BatchGetItem of reads
+  // (99 actions in all when fenced: one transaction with its ConditionCheck). Each segment is
+  // read and then written on one thread, `parallel` segments at a time, with no barrier between
+  // one segment's read and another's write: the servers see a steady flow of calls rather than
+  // a burst of reads, a lull, and a burst of writes each ending with its slowest call. Keys are
+  // distinct across the plan (one action per key), so segments never race on an item, and any
+  // failed segment fails the batch, which is retried whole from a fresh read.
+  const bool fenced = !opt_.fence_table.empty() && lease != nullptr && !lease->lease_owner.empty();
+  const size_t per_segment = fenced ? dynamodb::kMaxTransactItems - 1 : dynamodb::kMaxBatchGet;
+  std::vector<std::pair<size_t, size_t>> segments;  // [begin, end) of plan.actions
+  for (size_t a = 0; a < plan.actions.size(); a += per_segment) {
+    segments.emplace_back(a, std::min(plan.actions.size(), a + per_segment));
   }
-  if (!reads.empty()) {
-    std::vector<model::Item> keys;
-    keys.reserve(reads.size());
-    for (size_t a : reads) keys.push_back(plan.actions[a].key);
-    std::vector<std::optional<model::Item>> found;
-    std::vector<std::pair<size_t, std::string>> bad;
-    auto st = read_primary(keys, found, bad);
-    if (!st.ok()) {
-      metrics_->batch_errors++;
-      return std::move(st).error().with_context("reading from primary table " + opt_.primary_table);
+  struct SegmentResult {
+    Status status;
+    std::vector<std::pair<size_t, std::string>> read_bad;   // (action, reason)
+    std::vector<std::pair<size_t, std::string>> write_bad;  // (action, reason)
+  };
+  std::vector<SegmentResult> results(segments.size());
+  std::vector<char> dropped(plan.actions.size(), 0);  // not vector<bool>: segments set it concurrently
+  run_parallel(segments.size(), opt_.parallel, [&](size_t g) {
+    const auto [begin, end] = segments[g];
+    SegmentResult& res = results[g];
+    std::vector<size_t> reads;
+    for (size_t a = begin; a < end; ++a) {
+      if (plan.actions[a].kind == detail::KeyAction::Kind::kRead) reads.push_back(a);
     }
-    for (const auto& [i, reason] : bad) {
-      dropped[reads[i]] = true;
-      letter(plan.actions[reads[i]].input, reason);
-    }
-    for (size_t i = 0; i < reads.size(); ++i) {
-      auto& a = plan.actions[reads[i]];
-      if (dropped[reads[i]]) continue;
-      if (found[i]) {
-        a.kind = detail::KeyAction::Kind::kPut;
-        a.image = std::move(found[i]);
-      } else {
-        a.kind = detail::KeyAction::Kind::kDelete;
+    if (!reads.empty()) {
+      std::vector<model::Item> keys;
+      keys.reserve(reads.size());
+      for (size_t a : reads) keys.push_back(plan.actions[a].key);
+      std::vector<std::optional<model::Item>> found;
+      std::vector<std::pair<size_t, std::string>> bad;
+      auto st = read_primary(keys, found, bad);
+      if (!st.ok()) {
+        res.status = std::move(st).error().with_context("reading from primary table " + opt_.primary_table);
+        return;
+      }
+      for (const auto& [i, reason] : bad) {
+        dropped[reads[i]] = 1;
+        res.read_bad.emplace_back(reads[i], reason);
+      }
+      for (size_t i = 0; i < reads.size(); ++i) {
+        auto& act = plan.actions[reads[i]];
+        if (dropped[reads[i]] != 0) continue;
+        if (found[i]) {
+          act.kind = detail::KeyAction::Kind::kPut;
+          act.image = std::move(found[i]);
+        } else {
+          act.kind = detail::KeyAction::Kind::kDelete;
+        }
       }
     }
-  }
-
-  // Writes to the replica.
-  std::vector<WriteSlot> writes;
-  for (size_t a = 0; a < plan.actions.size(); ++a) {
-    if (dropped[a]) continue;
-    auto& act = plan.actions[a];
-    WriteSlot w;
-    w.action = a;
-    if (act.kind == detail::KeyAction::Kind::kPut) {
-      w.request.kind = dynamodb::WriteRequest::Kind::kPut;
-      w.request.item = *act.image;
-    } else {
-      w.request.kind = dynamodb::WriteRequest::Kind::kDelete;
-      w.request.item = act.key;
+    std::vector<WriteSlot> writes;
+    for (size_t a = begin; a < end; ++a) {
+      if (dropped[a] != 0) continue;
+      const auto& act = plan.actions[a];
+      WriteSlot w;
+      w.action = a;
+      if (act.kind == detail::KeyAction::Kind::kPut) {
+        w.request.kind = dynamodb::WriteRequest::Kind::kPut;
+        w.request.item = *act.image;
+      } else {
+        w.request.kind = dynamodb::WriteRequest::Kind::kDelete;
+        w.request.item = act.key;
+      }
+      writes.push_back(std::move(w));
     }
-    writes.push_back(std::move(w));
-  }
-  if (!writes.empty()) {
-    std::vector<std::pair<size_t, std::string>> bad;
-    auto st = write_replica(writes, bad, lease);
-    if (!st.ok()) {
+    if (writes.empty()) return;
+    auto st = write_replica(writes, res.write_bad, lease);
+    if (!st.ok()) res.status = std::move(st).error().with_context("writing to replica table " + opt_.replica_table);
+  });
+  for (auto& res : results) {
+    if (!res.status.ok()) {
       metrics_->batch_errors++;
-      return std::move(st).error().with_context("writing to replica table " + opt_.replica_table);
+      return std::move(res.status).error();
     }
-    for (const auto& [a, reason] : bad) {
-      dropped[a] = true;
+  }
+  // The same order as reading everything and then writing everything would give.
+  for (const auto& res : results) {
+    for (const auto& [a, reason] : res.read_bad) letter(plan.actions[a].input, reason);
+  }
+  for (const auto& res : results) {
+    for (const auto& [a, reason] : res.write_bad) {
+      dropped[a] = 1;
       letter(plan.actions[a].input, reason);
     }
   }
@@ -379,7 +385,7 @@ Result<ApplyResult> Replicator::apply(const std::vector<ChangeInput>& inputs, co
   // Counting.
   const auto now = clock_.now();
   for (size_t a = 0; a < plan.actions.size(); ++a) {
-    if (dropped[a]) continue;
+    if (dropped[a] != 0) continue;
     const auto& act = plan.actions[a];
     if (act.kind == detail::KeyAction::Kind::kPut) {
       ++out.puts;

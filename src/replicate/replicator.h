@@ -50,7 +50,9 @@ struct ReplicatorOptions {
   std::optional<Turnover> turnover{};
   std::shared_ptr<DeadLetterSink> dead_letters;  // null: stderr only
   std::shared_ptr<Metrics> metrics;               // null: a private one
-  int parallel = 4;  // BatchGetItem / BatchWriteItem calls in flight per batch (default 4)
+  // Segments of a batch in flight at once (default 4): each is one BatchGetItem of up to 100
+  // keys and then its writes (BatchWriteItem calls of 25, or fenced transactions).
+  int parallel = 4;
   // The lease table, when it is on the replica's endpoint (same account and region): every
   // replica write of a leased batch then goes out as TransactWriteItems with a ConditionCheck
   // that the lease item still names this worker and its owner token. DynamoDB rejects such a
@@ -101,10 +103,6 @@ class Replicator {
   [[nodiscard]] const ReplicatorOptions& options() const { return opt_; }
 
  private:
-  struct KeyFailure {
-    size_t action = 0;
-    std::string reason;
-  };
   // Reads keys from the primary: found[i] is the item for keys[i], or nullopt when absent.
   // Keys DynamoDB rejects (kInvalidInput) are reported in `bad` instead of failing the batch.
   Status read_primary(const std::vector<model::Item>& keys, std::vector<std::optional<model::Item>>& found,
