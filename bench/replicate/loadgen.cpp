@@ -244,6 +244,14 @@ int catchup() {
                                  static_cast<long>(applied), s, rate);
         std::cout << fmt::format("RESULT catchup_records_per_s {:.0f}\n", rate);
         cpu.report("catchup", s, applied, "worker");
+        // The AWS calls the worker made per client (start-up included): where its requests to
+        // the stack went, and whether any were retried.
+        std::istringstream lines(r->body);
+        for (std::string line; std::getline(lines, line);) {
+          for (const char* name : {"dynarep_aws_calls_total{", "dynarep_aws_retries_total{"}) {
+            if (line.rfind(name, 0) == 0) std::cout << "catchup: " << line << "\n";
+          }
+        }
         return 0;
       }
     }

@@ -28,13 +28,10 @@ command -v moto_server > /dev/null || { echo "moto-lag: needs moto_server (scrip
 command -v aws > /dev/null || { echo "moto-lag: needs the aws CLI (scripts/setup.sh installs it)" >&2; exit 2; }
 python3 -c 'import boto3' 2> /dev/null || { echo "moto-lag: needs boto3 (scripts/setup.sh installs it)" >&2; exit 2; }
 
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 if [[ -z "${BUILD_DIR:-}" ]]; then
-  echo "== building (Release) in $build"
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDYNAREP_WERROR=OFF > /dev/null
-  if ! ninja -C "$build" -j"$JOBS" dynarep > "$build/bench-build.log" 2>&1; then
-    grep -E "error|FAILED" -A5 "$build/bench-build.log" | head -40
-    exit 1
-  fi
+  bench_release_build "$root" "$build" dynarep
 fi
 dynarep=$build/src/app/dynarep
 [[ -x "$dynarep" ]] || { echo "moto-lag: no $dynarep" >&2; exit 2; }
@@ -53,7 +50,6 @@ cleanup() {  # the worker first (it releases its lease on moto), then moto
   [[ -n "${KEEP:-}" ]] || rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 port=$(free_port)
 moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
