@@ -19,7 +19,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -116,20 +119,25 @@ class E2eStory : public ::testing::TestWithParam<std::string> {
   }
   // boto3's workload on `t`: batch puts, updates, deletes (and on moto a transaction),
   // publishing each change on `stream` when given.
-  void boto_writes(const std::string& t, const std::string& stream = "") {
+  // Returns boto_client.py's counts (puts, updates, deletes, records published).
+  std::string boto_writes(const std::string& t, const std::string& stream = "") {
     std::vector<std::string> args{"write", t, "--items", std::to_string(kBotoItems)};
     if (!stream.empty()) args.insert(args.end(), {"--stream", stream});
     // dynalite has no TransactWriteItems; moto has.
     if (moto()) args.push_back("--transactions");
     auto r = boto(args);
-    ASSERT_EQ(r.exit_code, 0) << shown(r);
+    EXPECT_EQ(r.exit_code, 0) << shown(r);
+    return r.out;
   }
   // The independent check: boto3 scans both tables; equal, and `a` holds `count` items.
-  void expect_equal(const std::string& a, const std::string& b, int count) {
+  // Returns boto3's answer ({"count_a": ..., "missing": [...], ...}) when they are not.
+  std::optional<std::string> expect_equal(const std::string& a, const std::string& b, int count) {
     auto r = boto({"compare", a, b});
     EXPECT_EQ(r.exit_code, 0) << a << " and " << b << " differ: " << r.out << r.err;
-    EXPECT_NE(r.out.find("\"count_a\": " + std::to_string(count) + ","), std::string::npos)
-        << "expected " << count << " items: " << r.out;
+    const bool counted = r.out.find("\"count_a\": " + std::to_string(count) + ",") != std::string::npos;
+    EXPECT_TRUE(counted) << "expected " << count << " items: " << r.out;
+    if (r.exit_code == 0 && counted) return std::nullopt;
+    return r.out;
   }
   // Items on the primary after boto_writes: its puts less its deletes (sk 3, 14, 25, ...; on
   // moto the transaction puts one new item and deletes one).
@@ -269,27 +277,45 @@ TEST_P(E2eStory, BackupRestoreAndIncremental) {
   const std::string stream = testing::unique_name("e2e-s");
   r = dynarep({"create-stream", stream, "--shards", "2"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
+  // Each step's own account (no --quiet) is kept to be shown if the snapshot comes out wrong.
   step("incremental-backfill");
-  r = dynarep({"incremental-backfill", loc(primary), "s3://" + bucket + "/inc", "--quiet"});
-  ASSERT_EQ(r.exit_code, 0) << shown(r);
+  const ProcessResult backfill = dynarep({"incremental-backfill", loc(primary), "s3://" + bucket + "/inc"});
+  ASSERT_EQ(backfill.exit_code, 0) << shown(backfill);
   step("boto3 writes, publishing; dynarep delete --stream");
-  boto_writes(primary, stream);
+  const std::string written = boto_writes(primary, stream);
   r = dynarep({"delete", loc(primary), R"({"pk":"w001","sk":1})", "--stream", stream});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
   step("incremental-backup --until-idle 2");
-  r = dynarep({"incremental-backup", "--primary", loc(primary), "--stream", stream, "s3://" + bucket + "/inc",
-               "--lease-table", testing::unique_name("e2e-l"), "--until-idle", "2", "--quiet"});
-  ASSERT_EQ(r.exit_code, 0) << shown(r);
-  r = boto({"list-objects", bucket, "inc/" + primary + "/"});
-  ASSERT_EQ(r.exit_code, 0) << shown(r);
+  const ProcessResult backup = dynarep({"incremental-backup", "--primary", loc(primary), "--stream", stream,
+                                        "s3://" + bucket + "/inc", "--lease-table", testing::unique_name("e2e-l"),
+                                        "--until-idle", "2"});
+  ASSERT_EQ(backup.exit_code, 0) << shown(backup);
+  const ProcessResult listed = boto({"list-objects", bucket, "inc/" + primary + "/"});
+  ASSERT_EQ(listed.exit_code, 0) << shown(listed);
   const std::string snapshot = "s3://" + bucket + "/snap/" + primary + ".gz";
   step("incremental-snapshot, restore, compare");
-  r = dynarep({"incremental-snapshot", "s3://" + bucket + "/inc/" + primary, snapshot, "--quiet"});
-  ASSERT_EQ(r.exit_code, 0) << shown(r);
+  const ProcessResult snap = dynarep({"incremental-snapshot", "s3://" + bucket + "/inc/" + primary, snapshot});
+  ASSERT_EQ(snap.exit_code, 0) << shown(snap);
   const std::string from_snapshot = testing::unique_name("e2e-i");
   r = dynarep({"restore", snapshot, loc(from_snapshot), "--create-table", "--key", "pk:S,sk:N", "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << shown(r);
-  expect_equal(primary, from_snapshot, items - 1);
+  if (auto differs = expect_equal(primary, from_snapshot, items - 1)) {
+    // Which step lost it: the backup objects as they are now, and each step's own account.
+    std::string objects;
+    static const std::regex missing_key(R"re("([a-z]\d+)/(\d+)")re");
+    int shown_keys = 0;
+    for (std::sregex_iterator m(differs->begin(), differs->end(), missing_key), end; m != end && shown_keys < 3;
+         ++m, ++shown_keys) {
+      const std::string key = R"({"pk":")" + (*m)[1].str() + R"(","sk":)" + (*m)[2].str() + "}";
+      auto rec = dynarep({"incremental-diff-record", loc(primary), "s3://" + bucket + "/inc", key});
+      objects += "incremental-diff-record " + key + ": " + shown(rec) + "\n";
+    }
+    ADD_FAILURE() << "the snapshot differs from the primary; what each step said:\n"
+                  << "incremental-backfill: " << backfill.err << "boto3 writes: " << written
+                  << "\nincremental-backup: " << backup.err << "objects under inc/" << primary << "/: "
+                  << std::count(listed.out.begin(), listed.out.end(), ',') + 1 << "\n"
+                  << "incremental-snapshot: " << snap.err << objects;
+  }
 }
 
 // One batch, as Lambda delivers it: the table's own DynamoDB stream (NEW_AND_OLD_IMAGES, the
