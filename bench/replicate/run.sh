@@ -3,10 +3,12 @@
 #
 #   bench/replicate/run.sh                # N=20000 preload, 5 rounds, 500 writes/s for 60 s
 #   N=50000 ROUNDS=5 RATE=500 DURATION=60 SHARDS=2 bench/replicate/run.sh
+#   N=200000 LAG=0 bench/replicate/run.sh                     # a long backlog: catch-up only
+#   WORKER_PARALLEL=8 LAG=0 bench/replicate/run.sh            # the worker's --parallel alone
 #   WORKER_FLAGS="--max-records 1000" bench/replicate/run.sh   # extra flags for the worker
 #   WORKER_FLAGS="--no-prefetch" LAG=0 bench/replicate/run.sh    # catch-up without read-ahead, no lag
 #
-# Each of ROUNDS rounds (fresh tables and stream each time):
+# Each of ROUNDS rounds (a fresh stack, tables and stream each time):
 # 0. warm-up: the raw pass below over N/5 keys into a table of its own, not measured. dynalite
 #    is Node: its BatchGetItem code is JIT-compiled on first use, and without this the first
 #    phase to call it (catch-up) paid for the warm-up and raw, run after it, did not
@@ -18,14 +20,21 @@
 # 2. the raw BatchGetItem + BatchWriteItem rate of the same stack for the same N keys (no
 #    Kinesis, no leases), with as many calls in flight as the worker may have (PARALLEL, default
 #    4, per shard).
-# The ratio is taken within each round (the two phases back to back) and the median over the
-# rounds is the result: on this 2-core machine dynalite's own rate moves by 20-30% from one
-# minute to the next, so one pair of runs says little.
+# The ratio is taken within each round (the two phases back to back, catch-up first in odd
+# rounds and raw first in even ones) and the median over the rounds is the result: on this
+# 2-core machine dynalite's own rate moves by 20-30% from one minute to the next, so one pair of
+# runs says little. The ratio also depends on N: a short catch-up (N=50,000, ~5.5 s) runs on a
+# small, fast store; bench/RESULTS.md has both.
 # 3. end-to-end lag at a steady RATE writes/s for DURATION s: write confirmed on the primary ->
 #    item visible on the replica (consistent BatchGetItem polls every ~20 ms);
 # and the worker's peak RSS (VmHWM) in each run. Targets: lag p50 <= 300 ms, p99 <= 1 s;
 # catch-up >= 90% of raw (with prefetch, the default); RSS <= 64 MB per worker. LAG=0 skips 3.
 # Lag from a table's own DynamoDB stream on moto: bench/replicate/moto-lag.sh.
+# PIN=1 gives dynalite a core of its own in every phase (taskset: dynalite on CPU 0; kinesalite,
+# s3rver, the worker and the load generator on CPU 1). On a 2-core machine raw lends dynalite the
+# second core while catch-up fills it with kinesalite and the worker; pinned, both phases give
+# dynalite the same CPU, so the ratio compares what the worker asks of it, not how the machine
+# shares its cores. Report both.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build/bench-replicate-release}
@@ -33,7 +42,7 @@ N=${N:-20000}
 RATE=${RATE:-500}
 DURATION=${DURATION:-60}
 SHARDS=${SHARDS:-2}
-PARALLEL=${PARALLEL:-4}  # the worker's --parallel; raw gets as many calls in flight per shard
+PARALLEL=${PARALLEL:-4}  # the worker's --parallel (unless WORKER_PARALLEL is set); raw gets as many calls in flight per shard
 JOBS=${JOBS:-2}
 
 ROUNDS=${ROUNDS:-5}
@@ -51,9 +60,6 @@ cleanup() {
   [[ -n "${KEEP:-}" ]] || rm -rf "$work"
 }
 trap cleanup EXIT
-"$root/scripts/local-stack.sh" start "$work/stack" >/dev/null
-# shellcheck disable=SC1091
-source "$work/stack/stack.env"
 
 # Starts a worker in the background; sets $worker_pid and $metrics_url (the metrics server may
 # take a moment to listen: the loadgen retries).
@@ -61,8 +67,8 @@ start_worker() {  # primary replica stream log
   local port
   port=$(free_port)
   # shellcheck disable=SC2086  # WORKER_FLAGS: several flags
-  "$dynarep" replicate --primary "us-east-1/$1" --replica "us-east-1/$2" --stream "$3" \
-    --lease-table "leases-$3" --metrics-port "$port" --log-interval 5s --parallel "$PARALLEL" ${WORKER_FLAGS:-} >"$4" 2>&1 &
+  "${other_core[@]}" "$dynarep" replicate --primary "us-east-1/$1" --replica "us-east-1/$2" --stream "$3" \
+    --lease-table "leases-$3" --metrics-port "$port" --log-interval 5s --parallel "${WORKER_PARALLEL:-$PARALLEL}" ${WORKER_FLAGS:-} >"$4" 2>&1 &
   worker_pid=$!
   pids+=("$worker_pid")
   metrics_url="http://127.0.0.1:$port/metrics"
@@ -73,18 +79,32 @@ stop_worker() {
   wait "$1" || true
 }
 
-mapfile -t stack_pids < "$work/stack/pids"  # dynalite, kinesalite, s3rver (scripts/local-stack.sh)
-ratios=() catchup_rates=() raw_rates=() catchup_cpus=() catchup_rsss=()
-for ((round = 1; round <= ROUNDS; round++)); do
-  echo "== round $round of $ROUNDS: $N records preloaded on $SHARDS shards"
-  $lg setup --primary "bench-p$round" --replica "bench-r$round" --scratch "bench-x$round" --stream "bench-s$round" \
-    --shards "$SHARDS"
-  $lg setup --scratch "bench-wx$round" >/dev/null  # the warm-up's table
-  $lg preload --primary "bench-p$round" --stream "bench-s$round" --count "$N"
-  if [[ "${WARMUP:-1}" != 0 ]]; then
-    $lg raw --primary "bench-p$round" --scratch "bench-wx$round" --count $((N / 5)) --parallel $((SHARDS * PARALLEL)) >/dev/null
+# A fresh stack for each round (and for the lag phase): dynalite slows as its store grows (at
+# N=200,000 its CPU per item rose 123 -> 139 -> 206 us over three rounds on one stack), which
+# would tilt each round's second phase against its first.
+other_core=()  # the command prefix for the worker and the load generator
+lg_bin=$lg
+start_stack() {
+  "$root/scripts/local-stack.sh" stop "$work/stack" >/dev/null 2>&1 || true
+  rm -rf "$work/stack"
+  "$root/scripts/local-stack.sh" start "$work/stack" >/dev/null
+  # shellcheck disable=SC1091
+  source "$work/stack/stack.env"
+  mapfile -t stack_pids < "$work/stack/pids"  # dynalite, kinesalite, s3rver (scripts/local-stack.sh)
+  if [[ "${PIN:-0}" != 0 ]]; then
+    command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 2; }
+    taskset -a -p -c 0 "${stack_pids[0]}" >/dev/null
+    taskset -a -p -c 1 "${stack_pids[1]}" >/dev/null
+    taskset -a -p -c 1 "${stack_pids[2]}" >/dev/null
+    other_core=(taskset -c 1)
+    lg="taskset -c 1 $lg_bin"
   fi
-
+}
+[[ "${PIN:-0}" == 0 ]] || echo "== PIN=1: dynalite on CPU 0; kinesalite, s3rver, the worker and the load generator on CPU 1"
+# The two measured phases of a round ($round). They alternate their order from round to round:
+# whichever runs first on a stack pays for more of dynalite's warm-up (its JIT, its heap) than
+# the warm-up pass takes away.
+run_catchup() {
   echo "-- 1. catch-up"
   start_worker "bench-p$round" "bench-r$round" "bench-s$round" "$work/catchup-$round.log"
   catchup=$($lg catchup --metrics "$metrics_url" --count "$N" \
@@ -95,12 +115,27 @@ for ((round = 1; round <= ROUNDS; round++)); do
   catchup_rsss+=("$(rss_mb "$worker_pid")")
   stop_worker "$worker_pid"
   echo "worker peak RSS: ${catchup_rsss[-1]} MB"
-
+}
+run_raw() {
   echo "-- 2. raw BatchGetItem + BatchWriteItem for the same $N keys ($((SHARDS * PARALLEL)) calls in flight)"
   raw=$($lg raw --primary "bench-p$round" --scratch "bench-x$round" --count "$N" --parallel $((SHARDS * PARALLEL)) \
     --cpu "dynalite=${stack_pids[0]}")
   echo "$raw" | grep -v RESULT
   raw_rates+=("$(echo "$raw" | sed -n 's/RESULT raw_keys_per_s //p')")
+}
+ratios=() catchup_rates=() raw_rates=() catchup_cpus=() catchup_rsss=()
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo "== round $round of $ROUNDS: $N records preloaded on $SHARDS shards"
+  start_stack
+  $lg setup --primary "bench-p$round" --replica "bench-r$round" --scratch "bench-x$round" --stream "bench-s$round" \
+    --shards "$SHARDS"
+  $lg setup --scratch "bench-wx$round" >/dev/null  # the warm-up's table
+  $lg preload --primary "bench-p$round" --stream "bench-s$round" --count "$N"
+  if [[ "${WARMUP:-1}" != 0 ]]; then
+    $lg raw --primary "bench-p$round" --scratch "bench-wx$round" --count $((N / 5)) --parallel $((SHARDS * PARALLEL)) >/dev/null
+  fi
+
+  if ((round % 2)); then run_catchup; run_raw; else run_raw; run_catchup; fi
   ratios+=("$(awk -v a="${catchup_rates[-1]}" -v b="${raw_rates[-1]}" 'BEGIN { printf "%.0f", 100 * a / b }')")
   echo "round $round: catch-up / raw = ${ratios[-1]}%"
 done
@@ -114,6 +149,7 @@ catchup_rss=$(printf '%s\n' "${catchup_rsss[@]}" | sort -n | tail -1)
 steady="" lag_rss="-"
 if [[ "${LAG:-1}" != 0 ]]; then
   echo "== 3. lag at $RATE writes/s for $DURATION s"
+  start_stack
   $lg setup --primary lag-p --replica lag-r --stream lag-s --shards "$SHARDS"
   start_worker lag-p lag-r lag-s "$work/lag.log"
   sleep 2  # leases taken, iterators at the tip
@@ -130,7 +166,7 @@ echo
 echo "== summary"
 printf '%-44s %s  (rounds: %s)\n' "catch-up throughput (records/s, median)" "$catchup_rate" "${catchup_rates[*]}"
 printf '%-44s %s  (rounds: %s)\n' "raw BatchGet+BatchWrite (keys/s, median)" "$raw_rate" "${raw_rates[*]}"
-printf '%-44s %s%%  (rounds: %s; target >= 90%%)\n' "catch-up vs raw${WORKER_FLAGS:+ ($WORKER_FLAGS)}, median" "$ratio" \
+printf '%-44s %s%%  (rounds: %s; target >= 90%%)\n' "catch-up vs raw${WORKER_FLAGS:+ ($WORKER_FLAGS)}${PIN:+ (PIN=$PIN)}, median" "$ratio" \
   "$(printf '%s%% ' "${ratios[@]}")"
 printf '%-44s %s\n' "worker CPU per record in catch-up (us, median)" "$catchup_cpu"
 if [[ "${LAG:-1}" != 0 ]]; then
