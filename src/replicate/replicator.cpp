@@ -104,54 +104,34 @@ Replicator::Replicator(ReplicatorOptions options)
 
 Status Replicator::read_primary(const std::vector<model::Item>& keys, std::vector<std::optional<model::Item>>& found,
                                 std::vector<std::pair<size_t, std::string>>& bad) {
+  // One segment's keys (apply() runs segments in parallel), read on the calling thread.
   found.assign(keys.size(), std::nullopt);
-  const size_t chunk = dynamodb::kMaxBatchGet;
-  const size_t chunks = (keys.size() + chunk - 1) / chunk;
-  std::vector<Status> status(chunks);
-  std::vector<std::vector<std::pair<size_t, std::string>>> bad_per(chunks);
-  auto read_chunk = [&](size_t c) {
-    const size_t begin = c * chunk;
-    const size_t end = std::min(keys.size(), begin + chunk);
-    std::vector<model::Item> part(keys.begin() + static_cast<std::ptrdiff_t>(begin),
-                                  keys.begin() + static_cast<std::ptrdiff_t>(end));
-    auto r = opt_.primary->batch_get_all(opt_.primary_table, part, true);
-    if (r.ok()) {
-      std::unordered_map<std::string, size_t> index;
-      for (size_t i = begin; i < end; ++i) index.emplace(model::canonical_bytes(keys[i]), i);
-      for (auto& item : r->items) {
-        auto k = model::extract_key(item, opt_.key_schema);
-        if (!k.ok()) continue;  // cannot happen for items of this table
-        auto it = index.find(model::canonical_bytes(*k));
-        if (it != index.end()) found[it->second] = std::move(item);
-      }
-      return;
+  auto r = opt_.primary->batch_get_all(opt_.primary_table, keys, true);
+  if (r.ok()) {
+    std::unordered_map<std::string, size_t> index;
+    for (size_t i = 0; i < keys.size(); ++i) index.emplace(model::canonical_bytes(keys[i]), i);
+    for (auto& item : r->items) {
+      auto k = model::extract_key(item, opt_.key_schema);
+      if (!k.ok()) continue;  // cannot happen for items of this table
+      auto it = index.find(model::canonical_bytes(*k));
+      if (it != index.end()) found[it->second] = std::move(item);
     }
-    if (!record_specific(r.error())) {
-      status[c] = std::move(r).error();
-      return;
-    }
+  } else {
+    if (!record_specific(r.error())) return std::move(r).error();
     // One key spoils the whole call: find it with single reads.
     spdlog::warn("table {}: BatchGetItem rejected ({}); reading {} keys one by one", opt_.primary_table,
-                 r.error().describe(), part.size());
-    for (size_t i = begin; i < end; ++i) {
+                 r.error().describe(), keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
       auto g = opt_.primary->get_item(opt_.primary_table, keys[i], true);
       if (g.ok()) {
         found[i] = std::move(g).value();
       } else if (record_specific(g.error())) {
-        bad_per[c].emplace_back(i, "the primary rejects the key: " + g.error().describe());
+        bad.emplace_back(i, "the primary rejects the key: " + g.error().describe());
       } else {
-        status[c] = std::move(g).error();
-        return;
+        return std::move(g).error();
       }
     }
-  };
-  // On the calling thread: apply() calls this once per segment (one chunk), segments in parallel.
-  for (size_t c = 0; c < chunks; ++c) {
-    read_chunk(c);
-    if (!status[c].ok()) break;
   }
-  for (auto& s : status) DR_TRY(s);
-  for (auto& b : bad_per) bad.insert(bad.end(), b.begin(), b.end());
   metrics_->keys_read += static_cast<int64_t>(keys.size());
   return {};
 }
