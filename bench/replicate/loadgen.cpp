@@ -5,6 +5,7 @@
 //   replicate_loadgen preload --primary P --stream S --count N [--size B] [--threads T]
 //   replicate_loadgen catchup --metrics URL --count N [--timeout-s S] [--cpu NAME=PID,NAME=PID...]
 //   replicate_loadgen raw     --primary P --scratch X --count N [--parallel P] [--cpu NAME=PID,...]
+//   replicate_loadgen raw-stream --primary P --scratch X --stream S --count N [--parallel P] [--cpu ...]
 //   replicate_loadgen steady  --primary P --replica R --stream S --rate W --seconds D [--writers T]
 //
 // Items are {"id":{"S":"<prefix>-<n>"},"pad":{"S":<size bytes>}}; preload writes ids
@@ -17,15 +18,19 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "aws/credentials.h"
@@ -221,7 +226,7 @@ int catchup() {
   http::Client c;
   http::Request req;
   req.url = url;
-  std::optional<SteadyClock::time_point> first;
+  std::optional<SteadyClock::time_point> first, first_page;
   auto deadline = SteadyClock::now() + std::chrono::seconds(timeout);
   while (SteadyClock::now() < deadline) {
     auto r = c.send(req);
@@ -229,6 +234,7 @@ int catchup() {
     if (r.ok() && r->status == 200) {
       double calls = metric(r->body, "dynarep_replicate_get_records_calls_total ");
       double applied = metric(r->body, "dynarep_replicate_records_total{outcome=\"applied\"} ");
+      double read = metric(r->body, "dynarep_replicate_stream_records_read_total ");
       if (!first && calls > 0) {
         if (applied > 0) {
           std::cerr << "catchup: records were applied before the first poll; start polling earlier\n";
@@ -237,12 +243,26 @@ int catchup() {
         first = now;
         cpu.start();
       }
+      if (first && !first_page && read > 0) first_page = now;
       if (first && applied >= static_cast<double>(count)) {
         double s = std::chrono::duration<double>(now - *first).count();
         double rate = applied / s;
         std::cout << fmt::format("catchup: {} records applied in {:.2f} s from the first GetRecords: {:.0f} records/s\n",
                                  static_cast<long>(applied), s, rate);
         std::cout << fmt::format("RESULT catchup_records_per_s {:.0f}\n", rate);
+        // The same window split at the first page received: before it, nothing can be applied
+        // (the stream server is producing the first pages); after it, the rate the pipeline
+        // sustains. With kinesalite (~45 us of CPU per record served) the first pages of two
+        // shards take ~0.3 s, a fixed cost that weighs on a short backlog only.
+        if (first_page && now > *first_page) {
+          const double to_first = std::chrono::duration<double>(*first_page - *first).count();
+          const double sustained = applied / std::chrono::duration<double>(now - *first_page).count();
+          std::cout << fmt::format("catchup: first page received {:.0f} ms after the first GetRecords; from then on "
+                                   "{:.0f} records/s\n",
+                                   1e3 * to_first, sustained);
+          std::cout << fmt::format("RESULT catchup_first_page_ms {:.0f}\n", 1e3 * to_first);
+          std::cout << fmt::format("RESULT catchup_sustained_records_per_s {:.0f}\n", sustained);
+        }
         cpu.report("catchup", s, applied, "worker");
         // The AWS calls the worker made per client (start-up included): where its requests to
         // the stack went, and whether any were retried.
@@ -259,6 +279,108 @@ int catchup() {
   }
   std::cerr << "catchup: timed out\n";
   return 3;
+}
+
+// The ceiling for catch-up on this machine: the same stream pages read (GetRecords, Limit 2000,
+// one call per shard per 200 ms, each shard read ahead of its apply) and the same DynamoDB calls
+// (BatchGetItem of 100 keys, then their BatchWriteItem of 25, `parallel` segments at once over
+// all shards), with nothing else: no leases, checkpoints, ordering or dead letters. Raw DynamoDB
+// alone leaves the stream server's CPU out, which on a 2-core machine is a share of a core the
+// catch-up phase cannot give to dynalite; this phase pays it too, so catch-up / raw-stream is
+// what the worker's own machinery costs. Reads the stream from TRIM_HORIZON until `count`
+// records are applied.
+int raw_stream() {
+  const long count = num("count", 10000);
+  const int parallel = static_cast<int>(num("parallel", 8));
+  const std::string table = arg("primary"), scratch = arg("scratch"), stream_name = arg("stream");
+  auto db = ddb();
+  auto k = kinesis::Client::connect(aws::default_region());
+  auto shards = k.list_shards(stream_name);
+  if (!shards.ok()) die("list shards", shards.error());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::vector<model::Item>> segments;  // keys of up to 100 records, ready to apply
+  size_t queued_pages = 0;                        // pages read and not yet fully applied, per all shards
+  bool readers_done = false;
+  std::atomic<long> applied{0};
+  CpuWatch cpu;
+  cpu.start();
+  auto t0 = SteadyClock::now();
+  std::vector<std::thread> readers;
+  for (const auto& shard : *shards) {
+    readers.emplace_back([&, id = shard.id] {
+      auto it = k.get_shard_iterator(stream_name, id, kinesis::StartingPosition::trim_horizon());
+      if (!it.ok()) die("shard iterator", it.error());
+      std::optional<kinesis::ShardIterator> next = *it;
+      while (next && applied.load() < count) {
+        auto issued = SteadyClock::now();
+        auto page = k.get_records(*next, 2000);
+        if (!page.ok()) die("get records", page.error());
+        next = page->next_iterator;
+        if (page->records.empty()) break;  // the backlog is read
+        std::vector<model::Item> seg;
+        std::unique_lock lock(mu);
+        // Read ahead by one page per shard, as the worker does: wait while two are queued.
+        cv.wait(lock, [&] { return queued_pages < 2 * shards->size(); });
+        ++queued_pages;
+        lock.unlock();
+        std::vector<std::vector<model::Item>> out;
+        for (const auto& rec : page->records) {
+          auto c = stream::parse_change_record(rec.data);
+          if (!c.ok()) die("parse record", c.error());
+          seg.push_back(std::move(c->keys));
+          if (seg.size() == 100) out.push_back(std::exchange(seg, {}));
+        }
+        if (!seg.empty()) out.push_back(std::move(seg));
+        lock.lock();
+        for (auto& o : out) segments.push_back(std::move(o));
+        segments.back().emplace_back();  // an empty key marks a page's last segment
+        lock.unlock();
+        cv.notify_all();
+        std::this_thread::sleep_until(issued + 200ms);
+      }
+    });
+  }
+  std::vector<std::thread> pool;
+  for (int t = 0; t < parallel; ++t) {
+    pool.emplace_back([&] {
+      for (;;) {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !segments.empty() || applied.load() >= count || readers_done; });
+        if (segments.empty()) return;
+        auto keys = std::move(segments.front());
+        segments.pop_front();
+        lock.unlock();
+        const bool page_end = keys.back().empty();
+        if (page_end) keys.pop_back();
+        auto got = db->batch_get_all(table, keys, true);
+        if (!got.ok()) die("raw-stream read", got.error());
+        std::vector<dynamodb::WriteRequest> reqs;
+        for (auto& item : got->items) reqs.push_back({dynamodb::WriteRequest::Kind::kPut, std::move(item)});
+        auto w = db->batch_write_all(scratch, reqs);
+        if (!w.ok()) die("raw-stream write", w.error());
+        applied += static_cast<long>(keys.size());
+        lock.lock();
+        if (page_end) --queued_pages;
+        lock.unlock();
+        cv.notify_all();
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  {
+    std::lock_guard lock(mu);
+    readers_done = true;
+  }
+  cv.notify_all();
+  for (auto& t : pool) t.join();
+  double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  std::cout << fmt::format("raw-stream: {} records read from the stream, their keys read and written in {:.2f} s: "
+                           "{:.0f} records/s\n",
+                           applied.load(), s, static_cast<double>(applied.load()) / s);
+  std::cout << fmt::format("RESULT raw_stream_records_per_s {:.0f}\n", static_cast<double>(applied.load()) / s);
+  cpu.report("raw-stream", s, static_cast<double>(applied.load()), "");
+  return 0;
 }
 
 int raw() {
@@ -401,7 +523,7 @@ int steady() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: replicate_loadgen setup|preload|catchup|raw|steady --name value ...\n";
+    std::cerr << "usage: replicate_loadgen setup|preload|catchup|raw|raw-stream|steady --name value ...\n";
     return 2;
   }
   std::string cmd = argv[1];
@@ -417,6 +539,7 @@ int main(int argc, char** argv) {
   if (cmd == "preload") return preload();
   if (cmd == "catchup") return catchup();
   if (cmd == "raw") return raw();
+  if (cmd == "raw-stream") return raw_stream();
   if (cmd == "steady") return steady();
   std::cerr << "loadgen: unknown command " << cmd << "\n";
   return 2;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Replication benchmarks on the local stack (dynalite, kinesalite), Release build.
 #
-#   bench/replicate/run.sh                # N=20000 preload, 5 rounds, 500 writes/s for 60 s
+#   bench/replicate/run.sh                # N=100000 preload, 4 rounds, 500 writes/s for 60 s
 #   N=50000 ROUNDS=5 RATE=500 DURATION=60 SHARDS=2 bench/replicate/run.sh
-#   N=200000 LAG=0 bench/replicate/run.sh                     # a long backlog: catch-up only
+#   N=200000 LAG=0 bench/replicate/run.sh                     # a longer backlog: catch-up only
 #   WORKER_PARALLEL=8 LAG=0 bench/replicate/run.sh            # the worker's --parallel alone
 #   WORKER_FLAGS="--max-records 1000" bench/replicate/run.sh   # extra flags for the worker
 #   WORKER_FLAGS="--no-prefetch" LAG=0 bench/replicate/run.sh    # catch-up without read-ahead, no lag
@@ -14,21 +14,31 @@
 #    phase to call it (catch-up) paid for the warm-up and raw, run after it, did not
 #    (WARMUP=0 skips it, to see that);
 # 1. catch-up throughput: N items written to the primary and N KEYS_ONLY records put on the
-#    stream first; then one `dynarep replicate` worker starts; records/s from its first to its
-#    last apply (from its metrics), and the CPU the worker and the stack's servers used in that
-#    window (/proc/PID/stat): the worker's in microseconds per record; the AWS calls it made;
-# 2. the raw BatchGetItem + BatchWriteItem rate of the same stack for the same N keys (no
+#    stream first; then one `dynarep replicate` worker starts; records/s from its first
+#    GetRecords to its last apply (from its metrics), also from the first page received (before
+#    it nothing can be applied: kinesalite is producing the first pages); the CPU the worker and
+#    the stack's servers used in that window (/proc/PID/stat), the worker's in microseconds per
+#    record; the AWS calls it made;
+# 2. raw: the BatchGetItem + BatchWriteItem rate of the same stack for the same N keys (no
 #    Kinesis, no leases), with as many calls in flight as the worker may have (PARALLEL, default
-#    4, per shard).
-# The ratio is taken within each round (the two phases back to back, catch-up first in odd
-# rounds and raw first in even ones) and the median over the rounds is the result: on this
-# 2-core machine dynalite's own rate moves by 20-30% from one minute to the next, so one pair of
-# runs says little. The ratio also depends on N: a short catch-up (N=50,000, ~5.5 s) runs on a
-# small, fast store; bench/RESULTS.md has both.
-# 3. end-to-end lag at a steady RATE writes/s for DURATION s: write confirmed on the primary ->
+#    4, per shard): DynamoDB alone, with the machine's second core free for dynalite's helper
+#    threads;
+# 3. raw-stream: the same N records read from the stream (GetRecords, Limit 2000, 5 calls/s a
+#    shard, read ahead) and their keys read and written with as many segments in flight, and
+#    nothing else (no leases, checkpoints, ordering, dead letters): the rate this machine allows
+#    a replicator, since the stream server takes its share of the cores too. Catch-up /
+#    raw-stream is what the worker's own machinery costs; catch-up / raw adds what serving the
+#    stream on the same 2 cores costs dynalite.
+# Each phase runs on a fresh stack with the same N items and records (see start_stack below).
+# The ratios are taken within each round (the phases back to back, in one order in odd rounds
+# and the reverse in even ones) and the median over the rounds is the result: on this 2-core
+# machine dynalite's own rate moves by 20-30% from one minute to the next, so one round says
+# little. They also depend on N: a short catch-up runs on a small, fast store and pays its first
+# pages on fewer records; bench/RESULTS.md has N = 50,000 to 200,000.
+# 4. end-to-end lag at a steady RATE writes/s for DURATION s: write confirmed on the primary ->
 #    item visible on the replica (consistent BatchGetItem polls every ~20 ms);
 # and the worker's peak RSS (VmHWM) in each run. Targets: lag p50 <= 300 ms, p99 <= 1 s;
-# catch-up >= 90% of raw (with prefetch, the default); RSS <= 64 MB per worker. LAG=0 skips 3.
+# catch-up >= 90% of raw (with prefetch, the default); RSS <= 64 MB per worker. LAG=0 skips 4.
 # Lag from a table's own DynamoDB stream on moto: bench/replicate/moto-lag.sh.
 # PIN=1 gives dynalite a core of its own in every phase (taskset: dynalite on CPU 0; kinesalite,
 # s3rver, the worker and the load generator on CPU 1). On a 2-core machine raw lends dynalite the
@@ -38,14 +48,14 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build/bench-replicate-release}
-N=${N:-20000}
+N=${N:-100000}
 RATE=${RATE:-500}
 DURATION=${DURATION:-60}
 SHARDS=${SHARDS:-2}
 PARALLEL=${PARALLEL:-4}  # the worker's --parallel (unless WORKER_PARALLEL is set); raw gets as many calls in flight per shard
 JOBS=${JOBS:-2}
 
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-4}
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 bench_release_build "$root" "$build" dynarep replicate_loadgen
@@ -79,9 +89,12 @@ stop_worker() {
   wait "$1" || true
 }
 
-# A fresh stack for each round (and for the lag phase): dynalite slows as its store grows (at
-# N=200,000 its CPU per item rose 123 -> 139 -> 206 us over three rounds on one stack), which
-# would tilt each round's second phase against its first.
+# A fresh stack for every phase (and for the lag phase): dynalite slows as it runs and its store
+# grows, and deleting the tables written does not undo it (at N=200,000, with each phase's table
+# dropped after it, the first phase on a stack paid 119-167 us of dynalite CPU per item and the
+# third up to 204). So each phase gets a new stack with the same N items and records preloaded and
+# the same warm-up, and the phases of a round run back to back, in one order in odd rounds and the
+# reverse in even ones, so that the machine's drift from minute to minute falls on all of them.
 other_core=()  # the command prefix for the worker and the load generator
 lg_bin=$lg
 start_stack() {
@@ -101,10 +114,20 @@ start_stack() {
   fi
 }
 [[ "${PIN:-0}" == 0 ]] || echo "== PIN=1: dynalite on CPU 0; kinesalite, s3rver, the worker and the load generator on CPU 1"
-# The two measured phases of a round ($round). They alternate their order from round to round:
-# whichever runs first on a stack pays for more of dynalite's warm-up (its JIT, its heap) than
-# the warm-up pass takes away.
+# A new stack holding N items in the primary and N records in the stream, warmed up.
+prepare() {
+  start_stack
+  $lg setup --primary "bench-p$round" --replica "bench-r$round" --scratch "bench-x$round" --stream "bench-s$round" \
+    --shards "$SHARDS"
+  $lg setup --scratch "bench-wx$round" >/dev/null  # the warm-up's table
+  $lg preload --primary "bench-p$round" --stream "bench-s$round" --count "$N" >/dev/null
+  if [[ "${WARMUP:-1}" != 0 ]]; then
+    $lg raw --primary "bench-p$round" --scratch "bench-wx$round" --count $((N / 5)) --parallel $((SHARDS * PARALLEL)) >/dev/null
+  fi
+}
+# The three measured phases of a round ($round), each on a stack of its own.
 run_catchup() {
+  prepare
   echo "-- 1. catch-up"
   start_worker "bench-p$round" "bench-r$round" "bench-s$round" "$work/catchup-$round.log"
   catchup=$($lg catchup --metrics "$metrics_url" --count "$N" \
@@ -112,32 +135,39 @@ run_catchup() {
   echo "$catchup" | grep -v RESULT
   catchup_rates+=("$(echo "$catchup" | sed -n 's/RESULT catchup_records_per_s //p')")
   catchup_cpus+=("$(echo "$catchup" | sed -n 's/RESULT catchup_cpu_us_per_record //p')")
+  sustained_rates+=("$(echo "$catchup" | sed -n 's/RESULT catchup_sustained_records_per_s //p')")
+  first_pages+=("$(echo "$catchup" | sed -n 's/RESULT catchup_first_page_ms //p')")
   catchup_rsss+=("$(rss_mb "$worker_pid")")
   stop_worker "$worker_pid"
   echo "worker peak RSS: ${catchup_rsss[-1]} MB"
 }
 run_raw() {
+  prepare
   echo "-- 2. raw BatchGetItem + BatchWriteItem for the same $N keys ($((SHARDS * PARALLEL)) calls in flight)"
   raw=$($lg raw --primary "bench-p$round" --scratch "bench-x$round" --count "$N" --parallel $((SHARDS * PARALLEL)) \
     --cpu "dynalite=${stack_pids[0]}")
   echo "$raw" | grep -v RESULT
   raw_rates+=("$(echo "$raw" | sed -n 's/RESULT raw_keys_per_s //p')")
 }
-ratios=() catchup_rates=() raw_rates=() catchup_cpus=() catchup_rsss=()
+run_raw_stream() {
+  prepare
+  echo "-- 3. raw-stream: the same $N records read from the stream, their keys read and written ($((SHARDS * PARALLEL)) segments in flight)"
+  rs=$($lg raw-stream --primary "bench-p$round" --scratch "bench-x$round" --stream "bench-s$round" --count "$N" \
+    --parallel $((SHARDS * PARALLEL)) --cpu "dynalite=${stack_pids[0]},kinesalite=${stack_pids[1]}")
+  echo "$rs" | grep -v RESULT
+  raw_stream_rates+=("$(echo "$rs" | sed -n 's/RESULT raw_stream_records_per_s //p')")
+}
+percent() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
+ratios=() catchup_rates=() raw_rates=() catchup_cpus=() catchup_rsss=() sustained_rates=() first_pages=()
+sustained_ratios=() raw_stream_rates=() stream_ratios=()
 for ((round = 1; round <= ROUNDS; round++)); do
-  echo "== round $round of $ROUNDS: $N records preloaded on $SHARDS shards"
-  start_stack
-  $lg setup --primary "bench-p$round" --replica "bench-r$round" --scratch "bench-x$round" --stream "bench-s$round" \
-    --shards "$SHARDS"
-  $lg setup --scratch "bench-wx$round" >/dev/null  # the warm-up's table
-  $lg preload --primary "bench-p$round" --stream "bench-s$round" --count "$N"
-  if [[ "${WARMUP:-1}" != 0 ]]; then
-    $lg raw --primary "bench-p$round" --scratch "bench-wx$round" --count $((N / 5)) --parallel $((SHARDS * PARALLEL)) >/dev/null
-  fi
-
-  if ((round % 2)); then run_catchup; run_raw; else run_raw; run_catchup; fi
-  ratios+=("$(awk -v a="${catchup_rates[-1]}" -v b="${raw_rates[-1]}" 'BEGIN { printf "%.0f", 100 * a / b }')")
-  echo "round $round: catch-up / raw = ${ratios[-1]}%"
+  echo "== round $round of $ROUNDS: $N records preloaded on $SHARDS shards, a fresh stack for each phase"
+  if ((round % 2)); then run_catchup; run_raw; run_raw_stream; else run_raw_stream; run_raw; run_catchup; fi
+  ratios+=("$(percent "${catchup_rates[-1]}" "${raw_rates[-1]}")")
+  sustained_ratios+=("$(percent "${sustained_rates[-1]}" "${raw_rates[-1]}")")
+  stream_ratios+=("$(percent "${catchup_rates[-1]}" "${raw_stream_rates[-1]}")")
+  echo "round $round: catch-up / raw = ${ratios[-1]}% (from the first page received: ${sustained_ratios[-1]}%);" \
+    "catch-up / raw-stream = ${stream_ratios[-1]}%"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio=$(median "${ratios[@]}")
@@ -148,7 +178,7 @@ catchup_rss=$(printf '%s\n' "${catchup_rsss[@]}" | sort -n | tail -1)
 
 steady="" lag_rss="-"
 if [[ "${LAG:-1}" != 0 ]]; then
-  echo "== 3. lag at $RATE writes/s for $DURATION s"
+  echo "== 4. lag at $RATE writes/s for $DURATION s"
   start_stack
   $lg setup --primary lag-p --replica lag-r --stream lag-s --shards "$SHARDS"
   start_worker lag-p lag-r lag-s "$work/lag.log"
@@ -168,6 +198,11 @@ printf '%-44s %s  (rounds: %s)\n' "catch-up throughput (records/s, median)" "$ca
 printf '%-44s %s  (rounds: %s)\n' "raw BatchGet+BatchWrite (keys/s, median)" "$raw_rate" "${raw_rates[*]}"
 printf '%-44s %s%%  (rounds: %s; target >= 90%%)\n' "catch-up vs raw${WORKER_FLAGS:+ ($WORKER_FLAGS)}${PIN:+ (PIN=$PIN)}, median" "$ratio" \
   "$(printf '%s%% ' "${ratios[@]}")"
+printf '%-44s %s%%  (rounds: %s; first page after %s ms)\n' "  the same from the first page received" \
+  "$(median "${sustained_ratios[@]}")" "$(printf '%s%% ' "${sustained_ratios[@]}")" "$(median "${first_pages[@]}")"
+printf '%-44s %s  (rounds: %s)\n' "raw-stream (records/s, median)" "$(median "${raw_stream_rates[@]}")" "${raw_stream_rates[*]}"
+printf '%-44s %s%%  (rounds: %s; target >= 90%%)\n' "catch-up vs raw-stream, median" "$(median "${stream_ratios[@]}")" \
+  "$(printf '%s%% ' "${stream_ratios[@]}")"
 printf '%-44s %s\n' "worker CPU per record in catch-up (us, median)" "$catchup_cpu"
 if [[ "${LAG:-1}" != 0 ]]; then
   printf '%-44s %s ms (target <= 300)\n' "lag p50 at $RATE writes/s" "$p50"
