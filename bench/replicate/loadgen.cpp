@@ -253,7 +253,7 @@ int catchup() {
         // The same window split at the first page received: before it, nothing can be applied
         // (the stream server is producing the first pages); after it, the rate the pipeline
         // sustains. With kinesalite (~45 us of CPU per record served) the first pages of two
-        // shards take ~0.3 s, a fixed cost that weighs on a short backlog only.
+        // shards took 160-200 ms, a fixed cost that weighs on a short backlog only.
         if (first_page && now > *first_page) {
           const double to_first = std::chrono::duration<double>(*first_page - *first).count();
           const double sustained = applied / std::chrono::duration<double>(now - *first_page).count();
@@ -279,6 +279,18 @@ int catchup() {
   }
   std::cerr << "catchup: timed out\n";
   return 3;
+}
+
+// The replicator's work for KEYS_ONLY records, bare: consistent BatchGetItem of `keys` from
+// `table`, then BatchWriteItem of what was found to `scratch`. Used by raw and raw-stream.
+void copy_items(dynamodb::Client& db, const std::string& table, const std::string& scratch,
+                const std::vector<model::Item>& keys, const std::string& what) {
+  auto got = db.batch_get_all(table, keys, true);
+  if (!got.ok()) die(what + " read", got.error());
+  std::vector<dynamodb::WriteRequest> reqs;
+  for (auto& item : got->items) reqs.push_back({dynamodb::WriteRequest::Kind::kPut, std::move(item)});
+  auto w = db.batch_write_all(scratch, reqs);
+  if (!w.ok()) die(what + " write", w.error());
 }
 
 // The ceiling for catch-up on this machine: the same stream pages read (GetRecords, Limit 2000,
@@ -320,14 +332,15 @@ int raw_stream() {
         if (page->records.empty()) break;  // the backlog is read
         std::vector<model::Item> seg;
         std::unique_lock lock(mu);
-        // Read ahead by one page per shard, as the worker does: wait while two are queued.
+        // Read ahead as the worker does: at most two pages a shard waiting or in progress (counted
+        // over all shards).
         cv.wait(lock, [&] { return queued_pages < 2 * shards->size(); });
         ++queued_pages;
         lock.unlock();
         std::vector<std::vector<model::Item>> out;
         for (const auto& rec : page->records) {
           auto c = stream::parse_change_record(rec.data);
-          if (!c.ok()) die("parse record", c.error());
+          if (!c.ok()) die("stream " + stream_name + " shard " + id.str() + " record " + rec.sequence_number.str(), c.error());
           seg.push_back(std::move(c->keys));
           if (seg.size() == 100) out.push_back(std::exchange(seg, {}));
         }
@@ -353,12 +366,7 @@ int raw_stream() {
         lock.unlock();
         const bool page_end = keys.back().empty();
         if (page_end) keys.pop_back();
-        auto got = db->batch_get_all(table, keys, true);
-        if (!got.ok()) die("raw-stream read", got.error());
-        std::vector<dynamodb::WriteRequest> reqs;
-        for (auto& item : got->items) reqs.push_back({dynamodb::WriteRequest::Kind::kPut, std::move(item)});
-        auto w = db->batch_write_all(scratch, reqs);
-        if (!w.ok()) die("raw-stream write", w.error());
+        copy_items(*db, table, scratch, keys, "raw-stream");
         applied += static_cast<long>(keys.size());
         lock.lock();
         if (page_end) --queued_pages;
@@ -402,12 +410,7 @@ int raw() {
         long end = std::min(count, begin + chunk);
         std::vector<model::Item> keys;
         for (long i = begin; i < end; ++i) keys.push_back(key("pre-" + std::to_string(i)));
-        auto got = db->batch_get_all(table, keys, true);
-        if (!got.ok()) die("raw read", got.error());
-        std::vector<dynamodb::WriteRequest> reqs;
-        for (auto& it : got->items) reqs.push_back({dynamodb::WriteRequest::Kind::kPut, std::move(it)});
-        auto w = db->batch_write_all(scratch, reqs);
-        if (!w.ok()) die("raw write", w.error());
+        copy_items(*db, table, scratch, keys, "raw");
       }
     });
   }
